@@ -1,0 +1,99 @@
+"""Architectures and the table of the twelve models the paper trains.
+
+`MODELS` says, for each model name used in the paper's tables, which generator it uses (with
+which arguments), whether it is trained adversarially, with which discriminator, content loss and
+adversarial weight. Training and evaluation read only this table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .discriminator import GAPDiscriminator
+from .sgen import SGEN
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    arch: str                                   # 'SGEN' or a baseline generator name
+    arch_kwargs: dict = field(default_factory=dict)
+    adversarial: bool = False
+    discriminator: str | None = None            # 'SGEN' (GAP discriminator) or a baseline's
+    content_loss: str = "mse"                   # 'mse' or 'vgg' (SRGAN; falls back to mse)
+    adv_weight: float | None = None             # None: the run's lambda (SGEN's 0.1)
+    note: str = ""
+
+
+MODELS: dict[str, ModelSpec] = {
+    "SGEN": ModelSpec("SGEN", {"fusion": "sgu"}, True, "SGEN", note="MSE + adversarial (eq. 11)"),
+    "SGEN-MSE": ModelSpec("SGEN", {"fusion": "sgu"}, note="MSE only"),
+    "MEN": ModelSpec("SGEN", {"fusion": "max"}, True, "SGEN", note="SGU -> element-wise max; trained like SGEN"),
+    "AEN": ModelSpec("SGEN", {"fusion": "avg"}, True, "SGEN", note="SGU -> element-wise average; trained like SGEN"),
+    "CEN": ModelSpec("SGEN", {"fusion": "concat"}, True, "SGEN",
+                     note="SGU -> concatenation + 1x1 conv; trained like SGEN"),
+    "SRCNN": ModelSpec("SRCNN", note="MSE (Dong et al. 2014)"),
+    "SRResNet": ModelSpec("SRResNet", note="MSE (Ledig et al. 2016)"),
+    "SRGAN": ModelSpec("SRResNet", {}, True, "SRGAN", content_loss="vgg", adv_weight=1e-3,
+                       note="VGG19 content (MSE if no cached weights) + 1e-3 adversarial (Ledig et al.)"),
+    "RED-Net": ModelSpec("RED-Net", note="MSE (Mao et al. 2016)"),
+    "URDGN": ModelSpec("URDGN", {}, True, "URDGN", adv_weight=0.01,
+                       note="MSE + 0.01 adversarial (Yu and Porikli 2016)"),
+    "SGEN-MSE-N2": ModelSpec("SGEN", {"fusion": "sgu", "n_levels": 2}, note="N = 2, MSE only (Table 5)"),
+    "SGEN-MSE-N4": ModelSpec("SGEN", {"fusion": "sgu", "n_levels": 4}, note="N = 4, MSE only (Table 5)"),
+}
+SGEN_FAMILY = {"SGEN", "SGEN-MSE", "MEN", "AEN", "CEN", "SGEN-MSE-N2", "SGEN-MSE-N4"}
+
+
+def _baselines():
+    from .baselines import BASELINE_DISCRIMINATORS, BASELINE_GENERATORS
+    return BASELINE_GENERATORS, BASELINE_DISCRIMINATORS
+
+
+def build_generator(name: str, in_channels: int = 1, width: float = 1.0, gate: str = "sigmoid",
+                    **overrides) -> nn.Module:
+    """The generator of model `name` (a key of MODELS). `width` scales every channel count."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+    spec = MODELS[name]
+    kwargs = {**spec.arch_kwargs, **overrides}
+    if spec.arch == "SGEN":
+        return SGEN(in_channels=in_channels, width=width, gate=gate, **kwargs)
+    generators, _ = _baselines()
+    return generators[spec.arch](in_channels=in_channels, width=width, **kwargs)
+
+
+def build_discriminator(name: str, in_channels: int = 1, width: float = 1.0) -> nn.Module | None:
+    spec = MODELS[name]
+    if not spec.adversarial:
+        return None
+    if spec.discriminator == "SGEN":
+        return GAPDiscriminator(in_channels=in_channels, width=width)
+    _, discriminators = _baselines()
+    return discriminators[spec.discriminator](in_channels=in_channels, width=width)
+
+
+def init_weights(module: nn.Module, std: float = 0.02) -> None:
+    """N(0, 0.02) for conv / linear weights, zero biases (the authors' initialisation)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+def forward_padded(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Run `model` on x, reflect-padding H and W up to the model's `size_multiple` and cropping the
+    output back. A no-op pad for SGEN N <= 3 at the six scales; N = 4 needs multiples of 32, which
+    only 128x96 of the six scales is, so the others are padded (recorded in the results)."""
+    m = getattr(model, "size_multiple", 1)
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % m, (-w) % m
+    if ph == 0 and pw == 0:
+        return model(x)
+    mode = "reflect" if ph < h and pw < w else "replicate"
+    y = model(F.pad(x, (0, pw, 0, ph), mode=mode))
+    return y[..., :h, :w]

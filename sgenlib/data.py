@@ -1,0 +1,255 @@
+"""CelebA (aligned & cropped) for the kit: reading, splits, manifest and a decoded uint8 cache.
+
+A CelebA root is any of
+  * a folder holding `img_align_celeba/` (the official layout once unpacked) or `img_align_celeba.zip`,
+  * the `img_align_celeba/` folder itself (JPEGs directly inside),
+  * the official `img_align_celeba.zip` file itself.
+`list_eval_partition.txt` is looked for in the root (and in `Eval/`, the official download's folder).
+
+Splits: "official" uses the partition file; "paper" draws the paper's proportions (30,000 test /
+20,000 val / rest train of 202,599), scaled to the images present, with a seeded permutation.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import warnings
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from tqdm.auto import tqdm
+
+from .degrade import rgb_to_gray_uint8
+
+CELEBA_SIZE = (218, 178)          # (H, W) of every aligned CelebA image
+CELEBA_TOTAL = 202_599
+PAPER_TEST, PAPER_VAL = 30_000, 20_000
+SPLITS = ("train", "val", "test")
+CACHE_VERSION = 1
+
+
+class CelebAError(RuntimeError):
+    """The CelebA data is missing, empty or unreadable; the message names the path."""
+
+
+@dataclass
+class CelebA:
+    root: Path                       # what the user gave
+    kind: str                        # 'folder' or 'zip'
+    location: Path                   # the folder of JPEGs, or the zip file
+    names: list[str]                 # sorted JPEG file names ('000001.jpg')
+    sizes: dict[str, int]            # bytes per file (for the file-list hash)
+    partition: dict[str, int] | None = None   # name -> 0 train / 1 val / 2 test
+    zip_members: dict[str, str] = field(default_factory=dict)  # name -> member path in the zip
+
+    def read_bytes(self, name: str) -> bytes:
+        if self.kind == "folder":
+            return (self.location / name).read_bytes()
+        with zipfile.ZipFile(self.location) as zf:
+            return zf.read(self.zip_members[name])
+
+    def describe(self, name: str) -> str:
+        return str(self.location / name) if self.kind == "folder" else f"{self.location}:{self.zip_members[name]}"
+
+
+def _is_jpeg(name: str) -> bool:
+    return name.lower().endswith((".jpg", ".jpeg"))
+
+
+def _read_partition(root: Path) -> dict[str, int] | None:
+    for candidate in (root / "list_eval_partition.txt", root / "Eval" / "list_eval_partition.txt",
+                      root.parent / "list_eval_partition.txt"):
+        if candidate.is_file():
+            partition = {}
+            for line_no, line in enumerate(candidate.read_text().splitlines(), 1):
+                if not line.strip():
+                    continue
+                parts = line.split()
+                if len(parts) != 2 or parts[1] not in ("0", "1", "2"):
+                    raise CelebAError(f"{candidate}:{line_no}: expected '<name> <0|1|2>', got {line!r}")
+                partition[parts[0]] = int(parts[1])
+            return partition
+    return None
+
+
+def open_celeba(root: str | os.PathLike) -> CelebA:
+    """Find the images under `root` (see the module docstring) and the partition file, if any."""
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise CelebAError(f"CelebA not found at {root}: the path does not exist. Point the kit at a "
+                          "CelebA download with --data PATH or CELEBA_ROOT=PATH.")
+    if root.is_file():
+        if not zipfile.is_zipfile(root):
+            raise CelebAError(f"{root} is a file but not a zip archive (expected img_align_celeba.zip)")
+        return _open_zip(root, root.parent)
+    folder = root / "img_align_celeba"
+    if folder.is_dir():
+        # the official zip unpacks to img_align_celeba/img_align_celeba on some tools
+        nested = folder / "img_align_celeba"
+        return _open_folder(nested if nested.is_dir() else folder, root)
+    if (root / "img_align_celeba.zip").is_file():
+        return _open_zip(root / "img_align_celeba.zip", root)
+    return _open_folder(root, root)
+
+
+def _open_folder(folder: Path, root: Path) -> CelebA:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as e:
+        raise CelebAError(f"cannot read the CelebA folder {folder}: {e}") from e
+    sizes = {e.name: e.stat().st_size for e in entries if e.is_file() and _is_jpeg(e.name)}
+    if not sizes:
+        raise CelebAError(f"no JPEG images in {folder}: expected CelebA's aligned faces "
+                          "(000001.jpg ...) or img_align_celeba.zip")
+    return CelebA(root, "folder", folder, sorted(sizes), sizes, _read_partition(root))
+
+
+def _open_zip(path: Path, root: Path) -> CelebA:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = [i for i in zf.infolist() if not i.is_dir() and _is_jpeg(i.filename)]
+    except (zipfile.BadZipFile, OSError) as e:
+        raise CelebAError(f"cannot read the zip {path}: {e}") from e
+    if not infos:
+        raise CelebAError(f"the zip {path} holds no JPEG images")
+    members = {Path(i.filename).name: i.filename for i in infos}
+    sizes = {Path(i.filename).name: i.file_size for i in infos}
+    return CelebA(root, "zip", path, sorted(members), sizes, _read_partition(root), members)
+
+
+def image_id(name: str) -> str:
+    """'000001.jpg' -> '000001'."""
+    return Path(name).stem
+
+
+def _seeded_sample(names: list[str], k: int | None, seed: int, salt: str) -> list[str]:
+    if k is None or k >= len(names):
+        return list(names)
+    rng = np.random.default_rng([seed, int.from_bytes(salt.encode(), "little") % (2**32)])
+    keep = rng.choice(len(names), size=k, replace=False)
+    return sorted(names[i] for i in keep)
+
+
+def make_splits(data: CelebA, mode: str = "official", seed: int = 0,
+                limit: int | dict[str, int | None] | None = None) -> dict[str, list[str]]:
+    """{'train': names, 'val': names, 'test': names}. `limit` caps images per split (a seeded sample)."""
+    if mode == "official":
+        if data.partition is None:
+            raise CelebAError(f"split mode 'official' needs list_eval_partition.txt in {data.root} "
+                              "(or use split mode 'paper')")
+        splits = {s: [] for s in SPLITS}
+        for name in data.names:
+            part = data.partition.get(name)
+            if part is not None:
+                splits[SPLITS[part]].append(name)
+        missing = len(data.names) - sum(len(v) for v in splits.values())
+        if missing:
+            warnings.warn(f"{missing} images in {data.location} are not in the partition file; left out")
+    elif mode == "paper":
+        n = len(data.names)
+        n_test = round(n * PAPER_TEST / CELEBA_TOTAL)
+        n_val = round(n * PAPER_VAL / CELEBA_TOTAL)
+        order = np.random.default_rng(seed).permutation(n)
+        pick = lambda idx: sorted(data.names[i] for i in idx)  # noqa: E731
+        splits = {"test": pick(order[:n_test]), "val": pick(order[n_test:n_test + n_val]),
+                  "train": pick(order[n_test + n_val:])}
+    else:
+        raise ValueError(f"split mode must be 'official' or 'paper', got {mode!r}")
+    limits = limit if isinstance(limit, dict) else {s: limit for s in SPLITS}
+    for s, k in limits.items():
+        if k is not None and k < 1:
+            raise ValueError(f"limit for split {s!r} must be >= 1 or None, got {k}")
+    return {s: _seeded_sample(splits[s], limits.get(s), seed, s) for s in SPLITS}
+
+
+def _sha256(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def manifest(data: CelebA, splits: dict[str, list[str]], mode: str, seed: int,
+             limit=None) -> dict:
+    """What a result was computed on: ids per split, counts, and hashes of the file list and split."""
+    file_list = [[n, data.sizes[n]] for n in data.names]
+    ids = {s: [image_id(n) for n in splits[s]] for s in SPLITS}
+    return {
+        "root": str(data.root), "kind": data.kind, "n_images_found": len(data.names),
+        "split_mode": mode, "seed": seed, "limit": limit,
+        "counts": {s: len(ids[s]) for s in SPLITS},
+        "file_list_sha256": _sha256(file_list),
+        "split_sha256": _sha256({s: [[n, data.sizes[n]] for n in splits[s]] for s in SPLITS}),
+        "ids": ids,
+    }
+
+
+def decode_image(data: CelebA, name: str, color: str = "gray", luma: str = "standard") -> np.ndarray:
+    """One face as uint8 (H, W) gray or (H, W, 3) RGB; CelebAError naming the file if it is corrupt
+    or not 218x178."""
+    where = data.describe(name)
+    try:
+        with Image.open(io.BytesIO(data.read_bytes(name))) as im:
+            rgb = np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise CelebAError(f"corrupt or unreadable image {where}: {e}") from e
+    if rgb.shape[:2] != CELEBA_SIZE:
+        raise CelebAError(f"image {where} is {rgb.shape[0]}x{rgb.shape[1]}, expected "
+                          f"{CELEBA_SIZE[0]}x{CELEBA_SIZE[1]} (CelebA aligned & cropped)")
+    return rgb_to_gray_uint8(rgb, luma) if color == "gray" else np.ascontiguousarray(rgb)
+
+
+def load_images(data: CelebA, names: list[str], color: str = "gray", luma: str = "standard",
+                cache_dir: str | os.PathLike | None = "cache", on_corrupt: str = "skip",
+                workers: int | None = None, desc: str = "decode") -> tuple[np.ndarray, list[str]]:
+    """Decode `names` to a uint8 array (N, 1 or 3, H, W) and the names kept.
+
+    The result is cached under `cache_dir` as .npy, keyed by the file list (names and sizes), the
+    colour options and CACHE_VERSION, so epochs and later runs never re-decode JPEGs, and a change
+    of the data rebuilds it. on_corrupt: 'skip' (warn with a count and the files) or 'error'.
+    """
+    if on_corrupt not in ("skip", "error"):
+        raise ValueError(f"on_corrupt must be 'skip' or 'error', got {on_corrupt!r}")
+    if color not in ("gray", "rgb"):
+        raise ValueError(f"color must be 'gray' or 'rgb', got {color!r}")
+    key = _sha256({"files": [[n, data.sizes[n]] for n in names], "color": color,
+                   "luma": luma if color == "gray" else None, "v": CACHE_VERSION})[:24]
+    if cache_dir is not None:
+        cache_dir = Path(cache_dir)
+        arr_path, meta_path = cache_dir / f"celeba_{key}.npy", cache_dir / f"celeba_{key}.json"
+        if arr_path.is_file() and meta_path.is_file():
+            kept = json.loads(meta_path.read_text())["names"]
+            return np.load(arr_path), kept
+    workers = workers or min(16, os.cpu_count() or 1)
+
+    def work(name):
+        try:
+            return decode_image(data, name, color, luma), None
+        except CelebAError as e:
+            return None, str(e)
+
+    with ThreadPoolExecutor(workers) as pool:
+        results = list(tqdm(pool.map(work, names), total=len(names), desc=desc, leave=False))
+    errors = [err for _, err in results if err]
+    if errors and on_corrupt == "error":
+        raise CelebAError(f"{len(errors)} unreadable images; first: {errors[0]}")
+    if errors:
+        warnings.warn(f"skipped {len(errors)} unreadable image(s) of {len(names)}: " + "; ".join(errors[:5]))
+    kept = [n for n, (img, _) in zip(names, results) if img is not None]
+    if not kept:
+        raise CelebAError(f"none of the {len(names)} images under {data.location} could be decoded")
+    arr = np.stack([img for img, _ in results if img is not None])
+    arr = arr[:, None] if color == "gray" else arr.transpose(0, 3, 1, 2)
+    arr = np.ascontiguousarray(arr)
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = arr_path.with_suffix(f".tmp{os.getpid()}.npy")
+        np.save(tmp, arr)
+        os.replace(tmp, arr_path)
+        tmp_meta = meta_path.with_suffix(f".tmp{os.getpid()}")
+        tmp_meta.write_text(json.dumps({"names": kept, "color": color, "luma": luma}))
+        os.replace(tmp_meta, meta_path)
+    return arr, kept

@@ -1,0 +1,153 @@
+"""Scoring on the test split: every model on the same deterministic degraded inputs at all six
+scales, per-image PSNR/SSIM, the degraded input's own scores as the floor, inference timing,
+and the small gallery of restorations the viewer and the MOS app read.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn as nn
+from PIL import Image
+from tqdm.auto import tqdm
+
+from . import metrics
+from .archs import forward_padded
+from .degrade import DegradeOptions, degrade_test_batch
+from .paper import SCALES, scale_name
+
+
+class TestSet:
+    """The test faces and their degraded versions at each scale, built once and shared by every
+    model of a run. Inputs depend only on (image id, scale, seed): see degrade.test_noise."""
+
+    def __init__(self, images, image_ids: list[str], degrade: DegradeOptions = DegradeOptions(),
+                 seed: int = 0, scales=SCALES, device="cpu"):
+        images = torch.as_tensor(np.asarray(images)) if not torch.is_tensor(images) else images
+        if len(images) != len(image_ids):
+            raise ValueError(f"{len(images)} images but {len(image_ids)} ids")
+        self.images, self.ids = images, [str(i) for i in image_ids]
+        self.degrade, self.seed, self.device = degrade, seed, torch.device(device)
+        self.scales = [tuple(s) for s in scales]
+        self._cache: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def at_scale(self, scale) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs float [-1, 1], targets uint8) for all test images at `scale`, on the device."""
+        scale = tuple(scale)
+        if scale not in self._cache:
+            inp, target = degrade_test_batch(self.images.to(self.device), self.ids, scale, self.seed, self.degrade)
+            self._cache[scale] = (inp, metrics.quantize(target))
+        return self._cache[scale]
+
+    def subset(self, image_ids: list[str]) -> "TestSet":
+        pos = [self.ids.index(str(i)) for i in image_ids]
+        return TestSet(self.images[pos], [self.ids[p] for p in pos], self.degrade, self.seed, self.scales, self.device)
+
+
+@torch.no_grad()
+def restore_batches(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """uint8 restorations of float inputs, in batches (fp32; TF32 convolutions where CUDA allows)."""
+    model.eval()
+    out = [metrics.quantize(forward_padded(model, inputs[i:i + batch_size]))
+           for i in range(0, len(inputs), batch_size)]
+    return torch.cat(out)
+
+
+def _score(pred_u8: torch.Tensor, ref_u8: torch.Tensor, backend: str) -> np.ndarray:
+    if backend == "torch":
+        return torch.stack([metrics.psnr_torch(pred_u8, ref_u8), metrics.ssim_torch(pred_u8, ref_u8)], 1).cpu().numpy()
+    if backend == "skimage":
+        return metrics.psnr_ssim_batch(pred_u8.cpu().numpy(), ref_u8.cpu().numpy(), metrics.default_workers())
+    raise ValueError(f"metric backend must be 'skimage' or 'torch', got {backend!r}")
+
+
+def evaluate(model: nn.Module | None, name: str, test: TestSet, batch_size: int = 64,
+             backend: str = "skimage", progress: bool = True) -> pd.DataFrame:
+    """Per-image PSNR/SSIM of `model` at every scale; model=None scores the degraded input
+    itself (the floor every restoration should beat)."""
+    rows = []
+    for scale in tqdm(test.scales, desc=f"eval {name}", leave=False, disable=not progress):
+        inp, ref = test.at_scale(scale)
+        pred = metrics.quantize(inp) if model is None else restore_batches(model, inp, batch_size)
+        scores = _score(pred, ref, backend)
+        rows.append(pd.DataFrame({"model": name, "image_id": test.ids, "scale": scale_name(scale),
+                                  "psnr_db": scores[:, 0], "ssim": scores[:, 1]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def skimage_agreement(model: nn.Module | None, test: TestSet, n_images: int = 8, batch_size: int = 64) -> dict:
+    """Largest |torch - scikit-image| PSNR and SSIM gap over a few images at every scale: the check
+    recorded beside results computed with the torch backend."""
+    small = test.subset(test.ids[:n_images])
+    worst = {"max_abs_psnr_db": 0.0, "max_abs_ssim": 0.0, "n_pairs": 0}
+    for scale in small.scales:
+        inp, ref = small.at_scale(scale)
+        pred = metrics.quantize(inp) if model is None else restore_batches(model, inp, batch_size)
+        a, b = _score(pred, ref, "torch"), _score(pred, ref, "skimage")
+        gap = np.abs(a - b)
+        worst["max_abs_psnr_db"] = max(worst["max_abs_psnr_db"], float(gap[:, 0].max()))
+        worst["max_abs_ssim"] = max(worst["max_abs_ssim"], float(gap[:, 1].max()))
+        worst["n_pairs"] += len(a)
+    return worst
+
+
+@torch.no_grad()
+def time_inference(model: nn.Module, in_channels: int = 1, scale=(208, 176), batch_size: int = 64,
+                   repeats: int = 20, device=None, amp: bool | None = None) -> dict:
+    """Inference time at batch 1 (ms/image) and batched (images/s), after warm-up; on CUDA in
+    bf16 autocast with channels_last when amp is on (the default there)."""
+    device = torch.device(device or next(model.parameters()).device)
+    amp = (device.type == "cuda") if amp is None else amp
+    model.eval()
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    fmt = torch.channels_last if amp else torch.contiguous_format
+
+    def bench(b, n):
+        x = torch.randn(b, in_channels, *scale, device=device).contiguous(memory_format=fmt)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            for _ in range(2):
+                forward_padded(model, x)
+            sync()
+            t = time.perf_counter()
+            for _ in range(n):
+                forward_padded(model, x)
+            sync()
+        return (time.perf_counter() - t) / n
+
+    t1 = bench(1, repeats)
+    tb = bench(batch_size, max(1, repeats // 4))
+    return {"scale": scale_name(scale), "ms_per_image_batch1": 1000 * t1, "batch_size": batch_size,
+            "images_per_s_batched": batch_size / tb, "amp_bf16": amp, "device": str(device)}
+
+
+def write_gallery(generators: dict[str, nn.Module], test: TestSet, image_ids: list[str], out_dir,
+                  batch_size: int = 64, progress: bool = True) -> pd.DataFrame:
+    """PNGs of ground truth, degraded input and every model's restoration for `image_ids` at every
+    scale, plus index.csv (image_id, scale, model, path, psnr_db, ssim): what the viewer browses
+    without checkpoints and what the MOS app shows raters."""
+    out_dir = Path(out_dir)
+    small = test.subset(image_ids)
+    rows = []
+    for scale in tqdm(small.scales, desc="gallery", leave=False, disable=not progress):
+        inp, ref = small.at_scale(scale)
+        panels = {"ground_truth": ref, "input": metrics.quantize(inp)}
+        for name, g in generators.items():
+            panels[name] = restore_batches(g, inp, batch_size)
+        for model, imgs in panels.items():
+            scores = None if model == "ground_truth" else _score(imgs, ref, "skimage")
+            for i, image_id in enumerate(small.ids):
+                rel = Path(scale_name(scale)) / image_id / f"{model}.png"
+                (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+                arr = imgs[i].cpu().numpy()
+                Image.fromarray(arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)).save(out_dir / rel)
+                rows.append({"image_id": image_id, "scale": scale_name(scale), "model": model,
+                             "path": rel.as_posix(),
+                             "psnr_db": np.nan if scores is None else scores[i, 0],
+                             "ssim": np.nan if scores is None else scores[i, 1]})
+    index = pd.DataFrame(rows)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    index.to_csv(out_dir / "index.csv", index=False)
+    return index

@@ -1,0 +1,213 @@
+"""The stages the notebooks call: load data, train models, evaluate them, and write tables.
+
+Folders (relative to the working directory unless given):
+  results/<profile>/   what is published: tables/, figures/, eval/, training/, gallery/, provenance/
+  runs/<profile>/      checkpoints and trained generators (ignored by git)
+  cache/               decoded CelebA arrays (ignored by git)
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import data as celeba
+from . import metrics
+from .archs import MODELS
+from .degrade import DegradeOptions
+from .evaluate import TestSet, evaluate, skimage_agreement, time_inference, write_gallery
+from .inference import load_generator
+from .paper import SCALES, paper_results, scale_name
+from .profiles import get_profile
+from .train import TrainConfig, device_name, train
+
+
+@dataclass
+class Study:
+    """One profile's settings, folders and (once loaded) data."""
+
+    profile: dict
+    results: Path
+    runs: Path
+    cache: Path
+    degrade: DegradeOptions = field(default_factory=DegradeOptions)
+    seed: int = 0
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    manifest: dict | None = None
+    train_images: np.ndarray | None = None
+    test: TestSet | None = None
+
+    @property
+    def name(self) -> str:
+        return self.profile["name"]
+
+    def out(self, *parts: str) -> Path:
+        p = self.results.joinpath(*parts)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+
+def open_study(profile: str = "smoke", results_dir: str = "results", runs_dir: str = "runs",
+               cache_dir: str = "cache", color: str = "gray", luma: str = "standard",
+               clip_noise: bool = False, seed: int = 0, device: str | None = None, **overrides) -> Study:
+    prof = get_profile(profile, **overrides)
+    dev = device or prof["device"]
+    if dev == "auto":
+        dev = "cuda" if torch.cuda.is_available() else "cpu"
+    return Study(prof, Path(results_dir) / profile, Path(runs_dir) / profile, Path(cache_dir),
+                 DegradeOptions(color=color, luma=luma, clip_noise=clip_noise), seed, torch.device(dev))
+
+
+def default_data_root() -> str:
+    return os.environ.get("CELEBA_ROOT", "data/celeba")
+
+
+def load_data(study: Study, data_root: str | None = None, on_corrupt: str = "skip") -> Study:
+    """Open CelebA, split it, decode (or load from cache) train and test, write the manifest."""
+    root = data_root or default_data_root()
+    source = celeba.open_celeba(root)
+    prof = study.profile
+    splits = celeba.make_splits(source, prof["split_mode"], study.seed, prof["limit"])
+    for split in ("train", "test"):
+        if not splits[split]:
+            raise celeba.CelebAError(f"the {split} split of {root} is empty (split mode {prof['split_mode']!r})")
+    kw = dict(color=study.degrade.color, luma=study.degrade.luma, cache_dir=study.cache, on_corrupt=on_corrupt)
+    study.train_images, train_kept = celeba.load_images(source, splits["train"], desc="decode train", **kw)
+    test_images, test_kept = celeba.load_images(source, splits["test"], desc="decode test", **kw)
+    splits = {**splits, "train": train_kept, "test": test_kept}
+    study.manifest = celeba.manifest(source, splits, prof["split_mode"], study.seed, prof["limit"])
+    study.manifest["degrade"] = study.degrade.as_dict()
+    study.test = TestSet(test_images, [celeba.image_id(n) for n in test_kept], study.degrade, study.seed,
+                         SCALES, study.device)
+    path = study.out("data_manifest.json")
+    path.write_text(json.dumps(study.manifest, indent=1))
+    return study
+
+
+def data_summary(study: Study) -> pd.DataFrame:
+    m = study.manifest
+    return pd.DataFrame([{"split": s, "images": m["counts"][s]} for s in ("train", "val", "test")]
+                        + [{"split": "found in the folder", "images": m["n_images_found"]}])
+
+
+def train_config(study: Study, model: str, **overrides) -> TrainConfig:
+    p = study.profile
+    kw = dict(steps=p["steps"], batch_size=p["batch_size"], width=p["width"], ckpt_every=p["ckpt_every"],
+              log_every=p["log_every"], seed=study.seed)
+    kw.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig(model=model, **kw)
+
+
+def train_models(study: Study, models: list[str], progress: bool = True, **overrides) -> pd.DataFrame:
+    """Train (resume, or skip when finished) each model; copy its losses and summary to results."""
+    rows = []
+    for name in models:
+        run_dir = study.runs / name
+        summary = train(train_config(study, name, **overrides), study.train_images, run_dir, study.degrade,
+                        study.device, progress=progress)
+        shutil.copyfile(run_dir / "losses.csv", study.out("training", f"{name}_losses.csv"))
+        study.out("training", f"{name}_summary.json").write_text(json.dumps(summary, indent=2))
+        rows.append({k: summary.get(k) for k in ("model", "steps", "batch_size", "train_seconds",
+                                                  "images_per_s_steady", "params", "content_loss", "device")})
+    return pd.DataFrame(rows)
+
+
+def trained_models(study: Study) -> list[str]:
+    """Models with a finished run in this profile, in the paper's order."""
+    return [m for m in MODELS if (study.runs / m / "generator.pt").is_file()]
+
+
+def evaluate_models(study: Study, models: list[str], progress: bool = True) -> pd.DataFrame:
+    """Score each model (and the degraded input) on the test split; writes eval/<model>.csv and
+    returns all per-image rows of `models` + 'input'."""
+    backend = study.profile["metric_backend"]
+    frames = []
+    for name in ["input", *models]:
+        g = None if name == "input" else load_generator(study.runs / name, study.device)
+        df = evaluate(g, name, study.test, study.profile["eval_batch"], backend, progress)
+        df.to_csv(study.out("eval", f"{name}.csv"), index=False)
+        if backend == "torch":
+            agree = skimage_agreement(g, study.test)
+            study.out("eval", f"{name}_skimage_check.json").write_text(json.dumps(agree, indent=1))
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_eval(study: Study, models: list[str]) -> pd.DataFrame:
+    frames = []
+    for name in models:
+        path = study.results / "eval" / f"{name}.csv"
+        if path.is_file():
+            frames.append(pd.read_csv(path, dtype={"image_id": str}))
+    if not frames:
+        return pd.DataFrame(columns=["model", "image_id", "scale", "psnr_db", "ssim"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def compare_with_paper(per_image: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    """Ours (mean, 95% CI) beside the paper's PSNR / SSIM per model and scale, with the difference.
+    A model or scale we did not run shows as missing (NaN)."""
+    ours = metrics.summarize(per_image) if len(per_image) else pd.DataFrame(columns=["model", "scale"])
+    paper = paper_results().drop_duplicates(["model", "scale"])
+    grid = pd.DataFrame([{"model": m, "scale": scale_name(s)} for m in models for s in SCALES])
+    out = grid.merge(ours, on=["model", "scale"], how="left").merge(
+        paper[["model", "scale", "psnr_db", "ssim", "mos"]].rename(
+            columns={"psnr_db": "paper_psnr_db", "ssim": "paper_ssim", "mos": "paper_mos"}),
+        on=["model", "scale"], how="left")
+    out["psnr_diff_db"] = out["psnr_db"] - out["paper_psnr_db"]
+    out["ssim_diff"] = out["ssim"] - out["paper_ssim"]
+    cols = ["model", "scale", "psnr_db", "psnr_ci_low", "psnr_ci_high", "paper_psnr_db", "psnr_diff_db",
+            "ssim", "ssim_ci_low", "ssim_ci_high", "paper_ssim", "ssim_diff", "paper_mos", "n_images"]
+    return out[[c for c in cols if c in out.columns]]
+
+
+def write_table(study: Study, df: pd.DataFrame, stem: str, title: str, notes: list[str] = ()) -> Path:
+    """tables/<stem>.csv and tables/<stem>.md (title, the run's scale, the metric convention)."""
+    csv_path = study.out("tables", f"{stem}.csv")
+    df.to_csv(csv_path, index=False, float_format="%.6g")
+    m = study.manifest or {}
+    p = study.profile
+    header = [f"# {title}", "",
+              f"Profile **{study.name}**" + (" (SMOKE: tiny models, a few steps; these numbers say nothing about SGEN)"
+                                             if study.name == "smoke" else "")
+              + f"; images train/val/test = {m.get('counts', {}).get('train')}/{m.get('counts', {}).get('val')}/"
+              f"{m.get('counts', {}).get('test')} ({p['split_mode']} split); {p['steps']} steps at batch "
+              f"{p['batch_size']}; width x{p['width']}; device {device_name(study.device)}.",
+              "", metrics.CONVENTION.format(channel=study.degrade.color), ""]
+    header += [f"- {n}" for n in notes] + ([""] if notes else [])
+    md = "\n".join(header) + "\n" + _markdown(df) + "\n"
+    study.out("tables", f"{stem}.md").write_text(md)
+    return csv_path
+
+
+def _markdown(df: pd.DataFrame) -> str:
+    def fmt(v):
+        if isinstance(v, float):
+            return "—" if np.isnan(v) else f"{v:.4g}" if abs(v) < 1 else f"{v:.2f}"
+        return str(v)
+    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def timing_table(study: Study, models: list[str]) -> pd.DataFrame:
+    rows = []
+    for name in models:
+        g = load_generator(study.runs / name, study.device)
+        t = time_inference(g, study.degrade.channels, batch_size=min(64, study.profile["eval_batch"]),
+                           repeats=study.profile["timing_repeats"], device=study.device)
+        rows.append({"model": name, **t, "device": device_name(study.device)})
+    return pd.DataFrame(rows)
+
+
+def update_gallery(study: Study, progress: bool = True) -> pd.DataFrame:
+    """Rewrite results/<profile>/gallery/ for every trained model on a fixed panel of test images."""
+    ids = study.test.ids[: study.profile["gallery_images"]]
+    gens = {m: load_generator(study.runs / m, study.device) for m in trained_models(study)}
+    return write_gallery(gens, study.test, ids, study.results / "gallery", study.profile["eval_batch"], progress)

@@ -1,0 +1,264 @@
+"""Fast tests of the baseline architectures, the VGG content loss and the complexity helper."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from sgenlib.archs.baselines import BASELINE_DISCRIMINATORS, BASELINE_GENERATORS
+from sgenlib.archs.rednet import REDNet
+from sgenlib.archs.srcnn import SRCNN
+from sgenlib.archs.srresnet import SRResNet
+from sgenlib.archs.urdgn import URDGNGenerator
+from sgenlib.archs import vgg
+from sgenlib.complexity import complexity_table, count_params, gflops
+
+SCALES = [(128 + 16 * i, 96 + 16 * i) for i in range(6)]
+W = 0.125  # small widths keep the whole file fast on a 2-core CPU
+
+# (registry name, constructor options) for every generator variant under test
+GENERATOR_CASES = [(name, {}) for name in BASELINE_GENERATORS] + [("SRResNet", {"upsample": "lowres"})]
+CASE_IDS = [name + ("-" + "-".join(map(str, opts.values())) if opts else "") for name, opts in GENERATOR_CASES]
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+def _first_conv(model: nn.Module) -> nn.Module:
+    return next(m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)))
+
+
+@pytest.mark.parametrize("name,opts", GENERATOR_CASES, ids=CASE_IDS)
+def test_generator_all_scales_forward_backward(name, opts):
+    model = BASELINE_GENERATORS[name](in_channels=1, width=W, **opts)
+    assert isinstance(model.size_multiple, int) and model.size_multiple >= 1
+    first = _first_conv(model)
+    for h, w in SCALES:
+        assert h % model.size_multiple == 0 and w % model.size_multiple == 0
+        x = torch.rand(2, 1, h, w) * 2 - 1
+        model.zero_grad(set_to_none=True)
+        y = model(x)
+        assert y.shape == x.shape, (name, h, w)
+        assert torch.isfinite(y).all()
+        assert y.min() >= -1.0 and y.max() <= 1.0
+        y.square().mean().backward()
+        g = first.weight.grad
+        assert g is not None and torch.isfinite(g).all() and g.abs().sum() > 0, (name, h, w)
+
+
+@pytest.mark.parametrize("name,opts", GENERATOR_CASES, ids=CASE_IDS)
+def test_generator_rgb(name, opts):
+    model = BASELINE_GENERATORS[name](in_channels=3, width=W, **opts).eval()
+    x = torch.rand(1, 3, 128, 96) * 2 - 1
+    with torch.no_grad():
+        y = model(x)
+    assert y.shape == x.shape
+    assert y.min() >= -1.0 and y.max() <= 1.0
+
+
+def test_every_generator_class_sets_size_multiple():
+    for cls in BASELINE_GENERATORS.values():
+        assert "size_multiple" in vars(cls), cls.__name__
+        assert isinstance(cls.size_multiple, int)
+    assert SRCNN.size_multiple == 1 and REDNet.size_multiple == 1 and SRResNet.size_multiple == 1
+    assert URDGNGenerator.size_multiple == 8
+    assert SRResNet(width=W, upsample="lowres").size_multiple == 4
+    assert URDGNGenerator(width=W, depth=2).size_multiple == 4
+
+
+@pytest.mark.parametrize("name,opts", GENERATOR_CASES, ids=CASE_IDS)
+def test_bad_size_raises_value_error(name, opts):
+    model = BASELINE_GENERATORS[name](in_channels=1, width=W, **opts).eval()
+    m = model.size_multiple
+    h, w = 8 * m + 2, 6 * m  # H not a multiple of m whenever m > 1
+    x = torch.zeros(1, 1, h, w)
+    if m == 1:
+        with torch.no_grad():
+            assert model(torch.zeros(1, 1, 37, 29)).shape == (1, 1, 37, 29)
+    else:
+        with pytest.raises(ValueError) as err:
+            model(x)
+        assert f"{h}x{w}" in str(err.value) and str(m) in str(err.value)
+    with pytest.raises(ValueError):
+        model(torch.zeros(1, 2, 8 * m, 8 * m))  # wrong channel count
+
+
+def test_srresnet_lowres():
+    model = SRResNet(width=W, upsample="lowres").eval()
+    with torch.no_grad():
+        assert model(torch.zeros(1, 1, 36, 20)).shape == (1, 1, 36, 20)  # multiple of 4, not of 8
+    with pytest.raises(ValueError, match=r"34x20.*multiple of 4"):
+        model(torch.zeros(1, 1, 34, 20))
+    assert isinstance(model.space_to_depth, nn.PixelUnshuffle)
+    shuffles = [m for m in model.modules() if isinstance(m, nn.PixelShuffle)]
+    assert len(shuffles) == 2
+    plain = SRResNet(width=W)
+    assert not any(isinstance(m, (nn.PixelShuffle, nn.PixelUnshuffle)) for m in plain.modules())
+    with pytest.raises(ValueError):
+        SRResNet(upsample="x4")
+
+
+def test_srresnet_structure():
+    model = SRResNet()
+    assert len(model.body) == 16
+    assert model.head[0].kernel_size == (9, 9) and model.tail[0].kernel_size == (9, 9)
+    assert model.head[0].out_channels == 64
+
+
+def test_srcnn_param_count():
+    by_hand = (9 * 9 * 1 * 64 + 64) + (1 * 1 * 64 * 32 + 32) + (5 * 5 * 32 * 1 + 1)
+    assert by_hand == 8129
+    assert count_params(SRCNN(in_channels=1, width=1.0)) == by_hand
+    assert count_params(SRCNN(in_channels=1, width=0.5)) == (81 * 32 + 32) + (32 * 16 + 16) + (25 * 16 + 1)
+
+
+@pytest.mark.parametrize("n_layers", [30, 10])
+def test_rednet_layer_count(n_layers):
+    model = REDNet(width=W, n_layers=n_layers)
+    convs = [m for m in model.modules() if type(m) is nn.Conv2d]
+    deconvs = [m for m in model.modules() if type(m) is nn.ConvTranspose2d]
+    assert len(convs) == len(deconvs) == n_layers // 2
+    assert len(convs) + len(deconvs) == n_layers
+    assert all(m.kernel_size == (3, 3) and m.stride == (1, 1) for m in convs + deconvs)
+    # skips every two layers plus the input-to-output skip on the last deconv
+    n = n_layers // 2
+    # deconv_j (j = 1..n) mirrors x_(n-j); skips from the even conv maps, x_0 = input last
+    assert model.skip_from == [k if k % 2 == 0 else None for k in range(n - 1, -1, -1)]
+    assert model.skip_from[-1] == 0
+    with pytest.raises(ValueError):
+        REDNet(n_layers=29)
+
+
+def test_rednet_default_width():
+    model = REDNet()
+    assert model.n_layers == 30
+    assert model.encoder[0][0].out_channels == 64
+
+
+@pytest.mark.parametrize("name", list(BASELINE_DISCRIMINATORS))
+@pytest.mark.parametrize("in_channels", [1, 3])
+def test_discriminator_logits_all_scales(name, in_channels):
+    disc = BASELINE_DISCRIMINATORS[name](in_channels=in_channels, width=W)
+    for h, w in SCALES:
+        x = torch.rand(2, in_channels, h, w) * 2 - 1
+        logits = disc(x)
+        assert logits.shape == (2,)
+        assert torch.isfinite(logits).all()
+    logits.sum().backward()
+    assert _first_conv(disc).weight.grad is not None
+
+
+def test_discriminator_odd_size():
+    for cls in BASELINE_DISCRIMINATORS.values():
+        disc = cls(width=W).eval()
+        with torch.no_grad():
+            assert disc(torch.zeros(3, 1, 100, 70)).shape == (3,)
+
+
+# --------------------------------------------------------------------------- VGG content loss
+
+
+@pytest.fixture
+def hub_dir(tmp_path):
+    old = torch.hub.get_dir()
+    hub = tmp_path / "hub"
+    hub.mkdir()
+    torch.hub.set_dir(str(hub))
+    try:
+        yield hub
+    finally:
+        torch.hub.set_dir(old)
+
+
+def test_vgg19_layout_matches_torchvision_keys():
+    sd = vgg.VGG19Features().state_dict()
+    conv_idx = [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34]  # torchvision vgg19
+    assert sorted(sd) == sorted(f"features.{i}.{t}" for i in conv_idx for t in ("weight", "bias"))
+    assert sd["features.0.weight"].shape == (64, 3, 3, 3)
+    assert sd["features.34.weight"].shape == (512, 512, 3, 3)
+    feats = vgg.VGG19Features().features
+    assert len(feats) == 37
+    assert isinstance(feats[vgg.PHI_54_END - 1], nn.ReLU) and isinstance(feats[vgg.PHI_54_END], nn.MaxPool2d)
+
+
+def test_content_loss_falls_back_to_mse_without_checkpoint(hub_dir):
+    assert vgg.find_vgg19_checkpoint() is None
+    loss_fn, name = vgg.make_content_loss()
+    assert name == "mse"
+    a, b = torch.zeros(1, 1, 8, 8), torch.ones(1, 1, 8, 8)
+    assert float(loss_fn(a, b)) == pytest.approx(1.0)
+
+
+def test_content_loss_loads_local_vgg19(hub_dir):
+    state = vgg.VGG19Features().state_dict()
+    state["classifier.6.weight"] = torch.zeros(2, 2)  # extra torchvision keys are ignored
+    (hub_dir / "checkpoints").mkdir()
+    path = hub_dir / "checkpoints" / "vgg19-dcbb9e9d.pth"
+    torch.save(state, path)
+    assert vgg.find_vgg19_checkpoint() == path
+
+    loss_fn, name = vgg.make_content_loss()
+    assert name == "vgg19_54"
+    assert not any(p.requires_grad for p in loss_fn.parameters())
+    loaded = loss_fn.vgg.state_dict()
+    assert torch.equal(loaded["features.34.weight"], state["features.34.weight"])
+
+    pred = (torch.rand(2, 1, 64, 48) * 2 - 1).requires_grad_(True)
+    target = torch.rand(2, 1, 64, 48) * 2 - 1
+    loss = loss_fn(pred, target)
+    assert loss.dim() == 0 and torch.isfinite(loss)
+    loss.backward()
+    assert pred.grad is not None and torch.isfinite(pred.grad).all() and pred.grad.abs().sum() > 0
+    assert float(loss_fn(target, target)) == pytest.approx(0.0, abs=1e-12)
+
+    rgb = loss_fn(torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1)
+    assert torch.isfinite(rgb)
+
+    assert vgg.make_content_loss(prefer_vgg=False)[1] == "mse"
+
+
+def test_content_loss_explicit_checkpoint(tmp_path, hub_dir):
+    path = tmp_path / "my_vgg.pth"
+    torch.save(vgg.VGG19Features().state_dict(), path)
+    assert vgg.find_vgg19_checkpoint() is None  # the hub cache is empty
+    _, name = vgg.make_content_loss(checkpoint=path)
+    assert name == "vgg19_54"
+    with pytest.raises(FileNotFoundError):
+        vgg.make_content_loss(checkpoint=tmp_path / "missing.pth")
+
+
+# --------------------------------------------------------------------------- complexity
+
+
+def test_gflops_single_conv_by_hand():
+    conv = nn.Conv2d(2, 4, kernel_size=3, padding=1)
+    h, w = 8, 6
+    by_hand = 2 * (4 * 2 * 3 * 3) * (h * w)  # multiply-adds x 2, bias not counted
+    assert gflops(conv, in_channels=2, size=(h, w)) == pytest.approx(by_hand / 1e9)
+    assert count_params(conv) == 4 * 2 * 9 + 4
+
+
+def test_gflops_transposed_conv_by_hand():
+    deconv = nn.ConvTranspose2d(3, 5, kernel_size=4, stride=2, padding=1)
+    h, w = 8, 6  # a transposed conv spreads every input position over the full kernel
+    by_hand = 2 * (3 * 5 * 4 * 4) * (h * w)
+    assert gflops(deconv, in_channels=3, size=(h, w)) == pytest.approx(by_hand / 1e9)
+
+
+def test_gflops_restores_mode_and_table():
+    model = SRCNN(width=W)
+    model.train()
+    g = gflops(model, size=(32, 24))
+    assert model.training
+    n1, n2 = 8, 4
+    by_hand = 2 * (81 * n1 + n1 * n2 + 25 * n2) * 32 * 24
+    assert g == pytest.approx(by_hand / 1e9)
+    table = complexity_table({"SRCNN": model, "RED-Net": REDNet(width=W, n_layers=4)}, size=(32, 24))
+    assert isinstance(table, pd.DataFrame)
+    assert list(table.columns) == ["model", "params", "params_m", "gflops"]
+    assert table.loc[0, "params"] == count_params(model)
+    assert table.loc[0, "params_m"] == pytest.approx(count_params(model) / 1e6)
+    assert table.loc[0, "gflops"] == pytest.approx(g)

@@ -70,7 +70,7 @@ def default_data_root() -> str:
 
 def load_data(study: Study, data_root: str | None = None, on_corrupt: str = "skip") -> Study:
     """Open CelebA, split it, decode (or load from cache) train and test, write the manifest."""
-    root = data_root or default_data_root()
+    root = data_root or default_data_root()  # "" or None: $CELEBA_ROOT or data/celeba
     source = celeba.open_celeba(root)
     prof = study.profile
     splits = celeba.make_splits(source, prof["split_mode"], study.seed, prof["limit"])

@@ -2,7 +2,7 @@
 # Headless reproduction: runs the notebooks in order with papermill.
 #
 #   ./run_all.sh --profile smoke|gpu-quick|paper [--data PATH] [--force] [--only "02_sgen 03_ablations"]
-#                [--results DIR] [--set key=value ...]
+#                [--results DIR] [--runs DIR] [--cache DIR] [--set key=value ...]
 #
 # Writes results/<profile>/: tables/, figures/, notebooks/ (executed copies), provenance/<stage>.json.
 # A stage whose provenance records a successful run with the same parameters and notebook source is
@@ -15,6 +15,8 @@ PYTHON="${PYTHON:-python}"
 profile="smoke"
 data="${CELEBA_ROOT:-data/celeba}"
 results="results"
+runs="runs"
+cache="cache"
 force=0
 only=""
 sets=()
@@ -25,6 +27,8 @@ while [[ $# -gt 0 ]]; do
     --profile) profile="${2:?--profile needs a value}"; shift 2 ;;
     --data) data="${2:?--data needs a path}"; shift 2 ;;
     --results) results="${2:?--results needs a folder}"; shift 2 ;;
+    --runs) runs="${2:?--runs needs a folder}"; shift 2 ;;
+    --cache) cache="${2:?--cache needs a folder}"; shift 2 ;;
     --force) force=1; shift ;;
     --only) only="${2:?--only needs notebook names}"; shift 2 ;;
     --set) sets+=("${2:?--set needs key=value}"); shift 2 ;;
@@ -62,7 +66,7 @@ for nb in "${notebooks[@]}"; do
   src="notebooks/$nb.ipynb"
   [[ -f "$src" ]] || continue
   if [[ -n "$only" && " $only " != *" $nb "* ]]; then continue; fi
-  params="$("$PYTHON" -c 'import json,sys; print(json.dumps({"profile": sys.argv[1], "data_root": sys.argv[2], "results_dir": sys.argv[3], "overrides": json.loads(sys.argv[4])}))' "$profile" "$data" "$results" "$overrides_json")"
+  params="$("$PYTHON" -c 'import json,sys; a=sys.argv; print(json.dumps({"profile": a[1], "data_root": a[2], "results_dir": a[3], "runs_dir": a[4], "cache_dir": a[5], "overrides": json.loads(a[6])}))' "$profile" "$data" "$results" "$runs" "$cache" "$overrides_json")"
   if [[ $force -eq 0 && -f "$out/notebooks/$nb.ipynb" ]] && \
      "$PYTHON" -m sgenlib.provenance check --results "$out" --stage "$nb" --params "$params" --notebook "$src"; then
     echo "== $nb: up to date, skipped (--force to rerun)"
@@ -71,7 +75,7 @@ for nb in "${notebooks[@]}"; do
   echo "== $nb"
   start=$(date +%s.%N)
   if ! "$PYTHON" -m papermill "$src" "$out/notebooks/$nb.ipynb" -k python3 --cwd "$here" \
-        -p profile "$profile" -p data_root "$data" -p results_dir "$results" \
+        -p profile "$profile" -p data_root "$data" -p results_dir "$results" -p runs_dir "$runs" -p cache_dir "$cache" \
         -y "overrides: $overrides_json" --progress-bar; then
     end=$(date +%s.%N)
     "$PYTHON" -m sgenlib.provenance record --results "$out" --stage "$nb" --params "$params" --notebook "$src" \

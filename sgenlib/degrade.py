@@ -111,13 +111,13 @@ def degrade_batch(images: torch.Tensor, scale: tuple[int, int], noise: torch.Ten
     return to_model_range(up), to_model_range(hr)
 
 
-def test_noise_seed(image_id: str, scale: tuple[int, int], seed: int) -> int:
+def fixed_noise_seed(image_id: str, scale: tuple[int, int], seed: int) -> int:
     """A seed that depends only on (image id, scale, seed): stable across runs, devices and processes."""
     digest = hashlib.sha256(f"{seed}:{image_id}:{scale[0]}x{scale[1]}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
 
 
-def test_noise(image_ids: list[str], scale: tuple[int, int], channels: int, seed: int,
+def fixed_noise(image_ids: list[str], scale: tuple[int, int], channels: int, seed: int,
                factor: int = 4) -> torch.Tensor:
     """Standard-normal noise for test images, one CPU generator per image, so every model in every
     run is scored on identical degraded inputs whatever the batch size or device."""
@@ -125,7 +125,7 @@ def test_noise(image_ids: list[str], scale: tuple[int, int], channels: int, seed
     out = torch.empty(len(image_ids), channels, h, w)
     gen = torch.Generator()
     for i, image_id in enumerate(image_ids):
-        gen.manual_seed(test_noise_seed(str(image_id), scale, seed))
+        gen.manual_seed(fixed_noise_seed(str(image_id), scale, seed))
         out[i] = torch.randn(channels, h, w, generator=gen)
     return out
 
@@ -133,5 +133,5 @@ def test_noise(image_ids: list[str], scale: tuple[int, int], channels: int, seed
 def degrade_test_batch(images: torch.Tensor, image_ids: list[str], scale: tuple[int, int],
                        seed: int, opts: DegradeOptions = DegradeOptions()) -> tuple[torch.Tensor, torch.Tensor]:
     """Deterministic test inputs: degrade_batch with noise fixed by (image id, scale, seed)."""
-    noise = test_noise(image_ids, scale, images.shape[1], seed, opts.factor).to(images.device)
+    noise = fixed_noise(image_ids, scale, images.shape[1], seed, opts.factor).to(images.device)
     return degrade_batch(images, scale, noise, opts)

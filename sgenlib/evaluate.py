@@ -22,7 +22,7 @@ from .paper import SCALES, scale_name
 
 class TestSet:
     """The test faces and their degraded versions at each scale, built once and shared by every
-    model of a run. Inputs depend only on (image id, scale, seed): see degrade.test_noise."""
+    model of a run. Inputs depend only on (image id, scale, seed): see degrade.fixed_noise."""
 
     def __init__(self, images, image_ids: list[str], degrade: DegradeOptions = DegradeOptions(),
                  seed: int = 0, scales=SCALES, device="cpu"):

@@ -1,0 +1,39 @@
+"""Shared fixtures. CelebA comes from $CELEBA_ROOT (CI: ../shared/celeba); caches go to tmp folders."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def celeba_root() -> Path:
+    root = os.environ.get("CELEBA_ROOT") or str(REPO.parent / "shared" / "celeba")
+    return Path(root)
+
+
+@pytest.fixture(scope="session")
+def celeba_dir() -> Path:
+    root = celeba_root()
+    if not (root / "img_align_celeba").is_dir():
+        pytest.fail(f"CelebA test data not found at {root}: set CELEBA_ROOT (CI uses ../shared/celeba)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def few_faces(celeba_dir, tmp_path_factory):
+    """12 real faces, gray uint8 (12, 1, 218, 178), with their names."""
+    from sgenlib import data
+    src = data.open_celeba(celeba_dir)
+    names = src.names[:12]
+    arr, kept = data.load_images(src, names, cache_dir=tmp_path_factory.mktemp("cache"))
+    return arr, kept
+
+
+@pytest.fixture
+def tiny_images():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, size=(8, 1, 218, 178), dtype=np.uint8)

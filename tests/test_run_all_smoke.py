@@ -1,0 +1,86 @@
+"""End to end: ./run_all.sh --profile smoke on real CelebA images, as a user runs it.
+
+Writes results/smoke/ in the checkout (ignored by git), with runs/ and cache/ under a tmp folder
+so that nothing from an earlier run is reused."""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import REPO, celeba_root
+from sgenlib.paper import SCALES, scale_name
+
+pytestmark = pytest.mark.slow
+
+
+def run_all(*args, tmp):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = ["bash", str(REPO / "run_all.sh"), "--profile", "smoke", "--data", str(celeba_root()),
+           "--runs", str(tmp / "runs"), "--cache", str(tmp / "cache"), *args]
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("smoke")
+    proc = run_all("--force", tmp=tmp)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return REPO / "results" / "smoke", tmp, proc
+
+
+def test_tables_for_sgen_and_sgen_mse(smoke):
+    out, _, _ = smoke
+    table = pd.read_csv(out / "tables" / "sgen_per_scale.csv")
+    for model in ("SGEN", "SGEN-MSE", "input"):
+        rows = table[table.model == model]
+        assert sorted(rows.scale) == sorted(scale_name(s) for s in SCALES)
+        assert rows.psnr_db.notna().all() and rows.ssim.notna().all()
+    assert table.loc[table.model == "SGEN", "paper_psnr_db"].notna().all()
+    md = (out / "tables" / "sgen_per_scale.md").read_text()
+    assert "SMOKE" in md and "no border crop" in md
+
+
+def test_per_image_metrics(smoke):
+    out, _, _ = smoke
+    manifest = json.loads((out / "data_manifest.json").read_text())
+    n_test = manifest["counts"]["test"]
+    for model in ("SGEN", "SGEN-MSE", "input"):
+        df = pd.read_csv(out / "eval" / f"{model}.csv", dtype={"image_id": str})
+        assert len(df) == n_test * 6
+        assert set(df.image_id) == set(manifest["ids"]["test"])
+
+
+def test_provenance_and_executed_notebooks(smoke):
+    out, _, _ = smoke
+    for stage in ("01_data_prep", "02_sgen"):
+        assert (out / "notebooks" / f"{stage}.ipynb").is_file()
+        rec = json.loads((out / "provenance" / f"{stage}.json").read_text())
+        assert rec["status"] == "ok" and rec["profile"] == "smoke"
+        assert rec["git"]["commit"] and rec["torch"] and rec["device"]
+        assert len(rec["data"]["file_list_sha256"]) == 64 and rec["wall_seconds"] > 0
+    assert (out / "figures" / "degradation_grid.png").is_file()
+    assert (out / "gallery" / "index.csv").is_file()
+
+
+def test_rerun_skips_finished_stages(smoke):
+    _, tmp, _ = smoke
+    proc = run_all("--only", "01_data_prep 02_sgen", tmp=tmp)
+    assert proc.returncode == 0
+    assert "01_data_prep: up to date, skipped" in proc.stdout and "02_sgen: up to date, skipped" in proc.stdout
+
+
+def test_failing_notebook_is_named(smoke, tmp_path):
+    proc = run_all("--only", "02_sgen", "--set", "steps=0", "--results", str(tmp_path), tmp=tmp_path)
+    assert proc.returncode != 0
+    assert "notebook 02_sgen failed" in proc.stderr
+
+
+def test_bad_arguments(tmp_path):
+    proc = run_all("--profile", "huge", tmp=tmp_path)
+    assert proc.returncode == 2 and "unknown profile" in proc.stderr
+    proc = subprocess.run(["bash", str(REPO / "run_all.sh"), "--data", str(tmp_path / "missing")],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 2 and "CelebA not found" in proc.stderr

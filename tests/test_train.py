@@ -1,0 +1,106 @@
+"""Training: exact resume after an interruption, atomic checkpoints loadable with weights_only,
+per-step loss CSV, NaN stop, settings mismatch, and skip-when-finished."""
+import csv
+import json
+
+import pytest
+import torch
+
+from sgenlib import losses
+from sgenlib.train import NonFiniteLossError, TrainConfig, Trainer, train
+
+
+def cfg(model="SGEN", **kw):
+    base = dict(steps=6, batch_size=2, width=0.125, ckpt_every=2, log_every=1, seed=3)
+    base.update(kw)
+    return TrainConfig(model=model, **base)
+
+
+def weights(run_dir):
+    return torch.load(run_dir / "generator.pt", weights_only=True)["generator"]
+
+
+def test_resume_after_interruption_matches_uninterrupted(tmp_path, tiny_images):
+    full = train(cfg(), tiny_images, tmp_path / "full", progress=False)
+    assert full["steps"] == 6 and full["resumed_from_step"] is None
+    # interrupted after 5 steps: the last checkpoint is at step 4, so step 5 is replayed on resume
+    part = Trainer(cfg(), tiny_images, tmp_path / "cut", progress=False).run(stop_after=5)
+    assert part == {"interrupted_at": 5}
+    assert torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["step"] == 4
+    assert not (tmp_path / "cut" / "generator.pt").exists()
+    resumed = train(cfg(), tiny_images, tmp_path / "cut", progress=False)
+    assert resumed["steps"] == 6 and resumed["resumed_from_step"] == 4
+    a, b = weights(tmp_path / "full"), weights(tmp_path / "cut")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    with open(tmp_path / "cut" / "losses.csv") as f:
+        steps = [int(r["step"]) for r in csv.DictReader(f)]
+    assert steps == [1, 2, 3, 4, 5, 6]            # the replayed step 5 is not duplicated
+    with open(tmp_path / "full" / "losses.csv") as f, open(tmp_path / "cut" / "losses.csv") as g:
+        assert [r["loss_g"] for r in csv.DictReader(f)] == [r["loss_g"] for r in csv.DictReader(g)]
+
+
+def test_checkpoint_contents_weights_only(tmp_path, tiny_images):
+    train(cfg(steps=2), tiny_images, tmp_path, progress=False)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert {"generator", "discriminator", "opt_g", "opt_d", "step", "rng", "config", "degrade"} <= state.keys()
+    assert state["step"] == 2 and state["discriminator"] is not None
+    assert not list(tmp_path.glob(".*tmp*"))     # no temporary files left behind
+    summary = json.loads((tmp_path / "train_summary.json").read_text())
+    assert summary["adversarial"] and summary["content_loss"] == "mse" and summary["lambda_on"] == "adversarial"
+
+
+def test_mse_model_has_no_discriminator(tmp_path, tiny_images):
+    summary = train(cfg("SGEN-MSE", steps=2), tiny_images, tmp_path, progress=False)
+    assert not summary["adversarial"]
+    with open(tmp_path / "losses.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert all(float(r["loss_d"]) == 0 and float(r["loss_g"]) == float(r["content"]) for r in rows)
+
+
+def test_finished_run_is_skipped(tmp_path, tiny_images):
+    train(cfg("SGEN-MSE", steps=2), tiny_images, tmp_path, progress=False)
+    mtime = (tmp_path / "generator.pt").stat().st_mtime_ns
+    train(cfg("SGEN-MSE", steps=2), tiny_images, tmp_path, progress=False)
+    assert (tmp_path / "generator.pt").stat().st_mtime_ns == mtime
+
+
+def test_extending_a_run_resumes_from_its_checkpoint(tmp_path, tiny_images):
+    train(cfg("SGEN-MSE", steps=2), tiny_images, tmp_path, progress=False)
+    s = train(cfg("SGEN-MSE", steps=4), tiny_images, tmp_path, progress=False)
+    assert s["resumed_from_step"] == 2 and s["steps"] == 4
+
+
+def test_nan_loss_stops_with_clear_error(tmp_path, tiny_images):
+    t = Trainer(cfg("SGEN-MSE"), tiny_images, tmp_path, progress=False)
+    t.content_fn = lambda p, y: losses.mse(p, y) * float("nan")
+    with pytest.raises(NonFiniteLossError, match="non-finite loss at step 1"):
+        t.run()
+
+
+def test_settings_mismatch_on_resume(tmp_path, tiny_images):
+    Trainer(cfg("SGEN-MSE"), tiny_images, tmp_path, progress=False).run(stop_after=3)
+    with pytest.raises(ValueError, match="other settings"):
+        train(cfg("SGEN-MSE", lr=1e-4), tiny_images, tmp_path, progress=False)
+
+
+@pytest.mark.parametrize("bad", [dict(model="VDSR"), dict(steps=0), dict(lr=0), dict(lambda_on="both"),
+                                 dict(amp="fp8")])
+def test_bad_config(bad):
+    with pytest.raises(ValueError):
+        cfg(**bad)
+
+
+def test_bad_images(tmp_path):
+    with pytest.raises(ValueError, match="uint8"):
+        Trainer(cfg(), torch.zeros(2, 1, 218, 178), tmp_path)
+    with pytest.raises(ValueError, match="uint8"):
+        Trainer(cfg(), torch.zeros(2, 3, 218, 178, dtype=torch.uint8), tmp_path)
+
+
+def test_lambda_placement():
+    c, a = torch.tensor(2.0), torch.tensor(10.0)
+    assert losses.generator_loss(c, a, 0.1, "adversarial") == pytest.approx(3.0)
+    assert losses.generator_loss(c, a, 0.1, "mse") == pytest.approx(10.2)
+    assert losses.generator_loss(c, None, 0.1) == c

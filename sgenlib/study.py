@@ -206,8 +206,16 @@ def timing_table(study: Study, models: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def update_gallery(study: Study, progress: bool = True) -> pd.DataFrame:
-    """Rewrite results/<profile>/gallery/ for every trained model on a fixed panel of test images."""
-    ids = study.test.ids[: study.profile["gallery_images"]]
+def update_gallery(study: Study, progress: bool = True, folder: str = "gallery",
+                   n_images: int | None = None) -> pd.DataFrame:
+    """Rewrite results/<profile>/<folder>/ for every trained model on a fixed panel of test images
+    (the first `n_images` test ids; default: the profile's gallery_images)."""
+    ids = study.test.ids[: n_images or study.profile["gallery_images"]]
     gens = {m: load_generator(study.runs / m, study.device) for m in trained_models(study)}
-    return write_gallery(gens, study.test, ids, study.results / "gallery", study.profile["eval_batch"], progress)
+    return write_gallery(gens, study.test, ids, study.results / folder, study.profile["eval_batch"], progress)
+
+
+def write_mos_set(study: Study, progress: bool = True) -> pd.DataFrame:
+    """The restorations raters see: mos_set_per_scale test images (48 in the paper) at every scale
+    for every trained model, in results/<profile>/mos_set/ (large: not committed)."""
+    return update_gallery(study, progress, "mos_set", study.profile["mos_set_per_scale"])

@@ -4,7 +4,7 @@ smoke      CPU, tiny widths, a handful of images and steps: checks every stage e
            Its outputs are marked "smoke" wherever they appear; its numbers say nothing about SGEN.
 gpu-quick  the whole study (twelve trainings and their evaluations) sized to fit about 9 minutes
            on one H100/H200: paper widths, official partition of whatever images are given,
-           a short step budget (a fraction of the paper's 500,000 steps).
+           1,000 steps at batch 64 (0.2% of the paper's 500,000 steps).
 paper      the paper's settings: paper split, 500,000 steps at batch 64, paper widths.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ PROFILES: dict[str, dict] = {
     },
     "gpu-quick": {
         "split_mode": "official", "limit": {"train": None, "val": 200, "test": 600},
-        "steps": 600, "batch_size": 64, "width": 1.0, "ckpt_every": 200, "log_every": 50,
+        "steps": 1000, "batch_size": 64, "width": 1.0, "ckpt_every": 500, "log_every": 50,
         "eval_batch": 100, "metric_backend": "torch", "gallery_images": 8, "mos_set_per_scale": 48,
         "timing_repeats": 20, "device": "auto",
     },

@@ -153,7 +153,10 @@ def load_eval(study: Study, models: list[str]) -> pd.DataFrame:
 def compare_with_paper(per_image: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     """Ours (mean, 95% CI) beside the paper's PSNR / SSIM per model and scale, with the difference.
     A model or scale we did not run shows as missing (NaN)."""
-    ours = metrics.summarize(per_image) if len(per_image) else pd.DataFrame(columns=["model", "scale"])
+    ours = metrics.summarize(per_image)
+    if ours.empty:
+        ours = pd.DataFrame(columns=["model", "scale", "psnr_db", "psnr_ci_low", "psnr_ci_high", "ssim",
+                                     "ssim_ci_low", "ssim_ci_high", "n_images"])
     paper = paper_results().drop_duplicates(["model", "scale"])
     grid = pd.DataFrame([{"model": m, "scale": scale_name(s)} for m in models for s in SCALES])
     out = grid.merge(ours, on=["model", "scale"], how="left").merge(

@@ -85,11 +85,12 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
                 nn.init.zeros_(m.bias)
 
 
-def forward_padded(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def forward_padded(model: nn.Module, x: torch.Tensor, multiple: int | None = None) -> torch.Tensor:
     """Run `model` on x, reflect-padding H and W up to the model's `size_multiple` and cropping the
-    output back. A no-op pad for SGEN N <= 3 at the six scales; N = 4 needs multiples of 32, which
-    only 128x96 of the six scales is, so the others are padded (recorded in the results)."""
-    m = getattr(model, "size_multiple", 1)
+    output back. A no-op pad for SGEN N <= 3 at the six scales; N = 4 needs multiples of 32, so
+    144x112, 176x144 and 208x176 are padded (recorded in the results).
+    `multiple` overrides the attribute (for wrappers such as DistributedDataParallel that hide it)."""
+    m = multiple or getattr(model, "size_multiple", 1)
     h, w = x.shape[-2:]
     ph, pw = (-h) % m, (-w) % m
     if ph == 0 and pw == 0:

@@ -1,0 +1,454 @@
+"""Tables 1-5 of the paper rebuilt from our runs, each beside the paper's own numbers.
+
+Tables 1-2 (SGEN, SGEN-MSE, MEN, AEN, CEN) and Tables 3-4 (SGEN, SGEN-MSE and the five baselines)
+become one per-scale table each: for every model and scale, our mean PSNR and SSIM with 95%
+bootstrap CIs over the test images (:func:`sgenlib.metrics.summarize`, through
+:func:`sgenlib.study.compare_with_paper`), the paper's value and the difference (ours - paper),
+then MOS: the paper's, and ours only from real ratings collected with :mod:`sgenlib.mos` (NaN when
+nobody has rated). The paper's own split, three scales per table, is written beside it.
+
+Table 5 (SGEN-MSE with N = 2, 3, 4): the mean over the six scales of PSNR / SSIM, with a 95% CI
+from a bootstrap over test images of each image's mean across the six scales; measured training
+and inference time; GFLOPs and parameters at the run's width and at the paper's width; ratios to
+N = 3 of all of these beside the paper's.
+
+Every builder takes plain frames (per-image metrics, ratings, run summaries, timings), so the
+tables can be built and tested without a trained model. A model that was not trained or scored
+shows as rows of NaN, never as an error. The paper's numbers come only from :mod:`sgenlib.paper`.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from . import metrics
+from . import mos as _mos
+from .archs import MODELS, build_discriminator, build_generator, forward_padded
+from .complexity import count_params, gflops
+from .evaluate import write_gallery
+from .inference import load_generator
+from .paper import ABLATION_MODELS, SCALES, SOTA_MODELS, paper_n_study, scale_name
+from .study import Study, compare_with_paper, load_eval, write_table
+
+N_STUDY_MODELS: dict[int, str] = {2: "SGEN-MSE-N2", 3: "SGEN-MSE", 4: "SGEN-MSE-N4"}
+"""Table 5: N -> the model of sgenlib.archs.MODELS trained with MSE only at that N."""
+
+FLOOR = "input"
+"""The degraded network input scored as if it were a restoration: the floor every model must beat."""
+
+PER_IMAGE_COLUMNS = ["model", "image_id", "scale", "psnr_db", "ssim"]
+MOS_COLUMNS = ["mos", "mos_ci_low", "mos_ci_high", "paper_mos", "mos_diff", "mos_n_ratings", "mos_n_raters"]
+PER_SCALE_COLUMNS = ["model", "scale", "psnr_db", "psnr_ci_low", "psnr_ci_high", "paper_psnr_db", "psnr_diff_db",
+                     "ssim", "ssim_ci_low", "ssim_ci_high", "paper_ssim", "ssim_diff", *MOS_COLUMNS, "n_images"]
+SUMMARY_KEYS = ["steps", "batch_size", "train_seconds", "images_per_s_steady", "params", "content_loss",
+                "adversarial", "adv_weight", "lambda_on", "device", "amp_bf16"]
+COMPLEXITY_COLUMNS = ["model", "arch", "width", "params", "params_m", "gflops", "size", "computed_at",
+                      "size_multiple", "padded_scales", "d_params_m"]
+N_STUDY_COLUMNS = [
+    "n_levels", "model",
+    "psnr_db", "psnr_ci_low", "psnr_ci_high", "paper_psnr_db", "psnr_diff_db",
+    "ssim", "ssim_ci_low", "ssim_ci_high", "paper_ssim", "ssim_diff", "n_images",
+    "train_steps", "train_seconds", "train_time_ratio", "paper_train_gpu_hours", "paper_train_ratio",
+    "ms_per_image", "inference_ratio", "images_per_s_batched",
+    "width", "gflops", "gflops_ratio", "params", "gflops_w1", "gflops_w1_ratio", "params_w1",
+    "padded_scales",
+]
+
+PSNR_CI_NOTE = ("PSNR/SSIM: mean over test images at each scale, 95% BCa bootstrap CI over images "
+                "(sgenlib.metrics.summarize); *_diff = ours - paper.")
+N_STUDY_CI_NOTE = ("PSNR/SSIM: mean over the six scales (as the paper's Table 5: its N = 3 row is the mean of "
+                   "SGEN-MSE over Tables 1-2); 95% BCa bootstrap CI over test images of each image's mean across "
+                   "the six scales (images scored at every scale only).")
+FLOPS_NOTE = ("GFLOPs: sgenlib.complexity (torch FlopCounterMode, one multiply-add = 2 FLOPs, convolutions and "
+              "matmuls only) for one image at {size}; a model whose size multiple does not divide it is counted on "
+              "the reflect-padded input that archs.forward_padded feeds it ('computed_at').")
+
+
+# --------------------------------------------------------------------------------------------
+# inputs
+# --------------------------------------------------------------------------------------------
+def _empty_per_image() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=float if c in ("psnr_db", "ssim") else object)
+                         for c in PER_IMAGE_COLUMNS})
+
+
+def per_image_rows(source, models) -> pd.DataFrame:
+    """The per-image rows (model, image_id, scale, psnr_db, ssim) of `models`, from a frame or,
+    for a :class:`~sgenlib.study.Study`, from its results/<profile>/eval/<model>.csv files."""
+    models = list(models)
+    if isinstance(source, Study):
+        df = load_eval(source, models)
+    elif source is None:
+        df = _empty_per_image()
+    else:
+        df = source
+    if not len(df):
+        return _empty_per_image()
+    return df[df["model"].isin(models)].reset_index(drop=True)
+
+
+def load_ratings(ratings_dir) -> pd.DataFrame:
+    """Every MOS rating under `ratings_dir` (relative paths against the checkout, as the MOS
+    notebook does); an empty frame when there are none."""
+    return _mos.load_ratings(_mos.resolve_project_path(ratings_dir))
+
+
+def our_mos(ratings: pd.DataFrame | None) -> pd.DataFrame:
+    """MOS per (model, scale) from real ratings (sgenlib.mos.mos_table): model, scale, mos,
+    mos_ci_low, mos_ci_high, mos_n_ratings, mos_n_raters. Empty when there are no ratings."""
+    cols = ["model", "scale", "mos", "mos_ci_low", "mos_ci_high", "mos_n_ratings", "mos_n_raters"]
+    if ratings is None or not len(ratings):
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("model", "scale") else float) for c in cols})
+    t = _mos.mos_table(ratings).rename(columns={"ci_low": "mos_ci_low", "ci_high": "mos_ci_high",
+                                                "n_ratings": "mos_n_ratings", "n_raters": "mos_n_raters"})
+    return t[cols]
+
+
+def training_summaries(study: Study, models) -> pd.DataFrame:
+    """One row per model from its run summary (results/<profile>/training/<model>_summary.json,
+    else runs/<profile>/<model>/train_summary.json): model plus SUMMARY_KEYS; NaN when not trained."""
+    rows = []
+    for m in models:
+        summary = {}
+        for path in (study.results / "training" / f"{m}_summary.json", study.runs / m / "train_summary.json"):
+            if path.is_file():
+                summary = json.loads(path.read_text())
+                break
+        rows.append({"model": m, **{k: summary.get(k, np.nan) for k in SUMMARY_KEYS}})
+    return pd.DataFrame(rows, columns=["model", *SUMMARY_KEYS])
+
+
+# --------------------------------------------------------------------------------------------
+# Tables 1-4: per model and scale
+# --------------------------------------------------------------------------------------------
+def per_scale_table(per_image, models, ratings: pd.DataFrame | None = None, floor: bool = True) -> pd.DataFrame:
+    """For each model (in the order given) and each of the six scales: ours (mean, 95% CI) beside
+    the paper's PSNR and SSIM with the difference, then MOS (ours from `ratings` only; the paper's).
+    `floor` appends the degraded input's own scores when `per_image` has them (paper values NaN).
+    Columns: PER_SCALE_COLUMNS."""
+    models = list(models)
+    wanted = models + ([FLOOR] if floor and FLOOR not in models else [])
+    rows = per_image_rows(per_image, wanted)
+    if floor and FLOOR not in models and (rows["model"] == FLOOR).any():
+        models = models + [FLOOR]
+    t = compare_with_paper(rows, models)
+    t = t.merge(our_mos(ratings), on=["model", "scale"], how="left")
+    t["mos_diff"] = t["mos"] - t["paper_mos"]
+    for c in ("mos_n_ratings", "mos_n_raters"):
+        t[c] = t[c].fillna(0).astype("int64")
+    for c in PER_SCALE_COLUMNS:
+        if c not in t:
+            t[c] = np.nan
+    t["n_images"] = t["n_images"].fillna(0).astype("int64")
+    t = t[PER_SCALE_COLUMNS].reset_index(drop=True)
+    t.attrs["has_ratings"] = ratings is not None and len(ratings) > 0
+    return t
+
+
+def ablation_table(per_image, ratings: pd.DataFrame | None = None, models=ABLATION_MODELS,
+                   floor: bool = True) -> pd.DataFrame:
+    """Tables 1-2 (SGEN, SGEN-MSE, MEN, AEN, CEN) at the six scales; see :func:`per_scale_table`.
+    `per_image` may be a Study (its eval/ files are read)."""
+    return per_scale_table(per_image, models, ratings, floor)
+
+
+def sota_table(per_image, ratings: pd.DataFrame | None = None, models=SOTA_MODELS,
+               floor: bool = True) -> pd.DataFrame:
+    """Tables 3-4 (SGEN, SGEN-MSE, SRCNN, SRResNet, SRGAN, RED-Net, URDGN); see :func:`per_scale_table`."""
+    return per_scale_table(per_image, models, ratings, floor)
+
+
+def paper_split() -> tuple[list[str], list[str]]:
+    """The scales of the paper's two tables: 128x96..160x128 (Tables 1, 3), 176x144..208x176 (2, 4)."""
+    names = [scale_name(s) for s in SCALES]
+    return names[:3], names[3:]
+
+
+def paper_layout(table: pd.DataFrame, scales) -> pd.DataFrame:
+    """The paper's layout of a per-scale table: one row per model, for each scale of `scales` the
+    columns '<scale> PSNR', '<scale> PSNR paper', '<scale> SSIM', ..., '<scale> MOS paper'."""
+    models = list(dict.fromkeys(table["model"]))
+    t = table.set_index(["model", "scale"])
+    out = pd.DataFrame({"model": models})
+    for sc in scales:
+        for label, ours, paper in (("PSNR", "psnr_db", "paper_psnr_db"), ("SSIM", "ssim", "paper_ssim"),
+                                   ("MOS", "mos", "paper_mos")):
+            for suffix, col in (("", ours), (" paper", paper)):
+                out[f"{sc} {label}{suffix}"] = [t[col].get((m, sc), np.nan) for m in models]
+    return out
+
+
+def missing_models(table: pd.DataFrame) -> list[str]:
+    """Models of a per-scale table with no score at any scale (not trained or not evaluated)."""
+    scored = table.groupby("model", sort=False)["psnr_db"].apply(lambda s: s.notna().any())
+    return [m for m, ok in scored.items() if not ok]
+
+
+def mos_note(ratings: pd.DataFrame | None, ratings_dir) -> str:
+    if ratings is None or not len(ratings):
+        return (f"MOS (ours): no ratings in {ratings_dir}, so our MOS columns are empty (NaN); collect them with "
+                "notebook 06 (sgenlib.mos rating app). paper_mos: 18 subjects, scores 1-5, 48 images per scale.")
+    return (f"MOS (ours): {len(ratings)} ratings from {ratings['rater'].nunique()} rater(s) in {ratings_dir}; "
+            f"CI: {_mos.CI_METHOD}. paper_mos: 18 subjects, 48 images per scale.")
+
+
+def content_loss_notes(summaries: pd.DataFrame | None) -> list[str]:
+    """For each model whose spec asks for the VGG content loss (SRGAN), which loss it actually used."""
+    if summaries is None:
+        return []
+    notes = []
+    for rec in summaries.to_dict("records"):
+        m = rec["model"]
+        if m not in MODELS or MODELS[m].content_loss != "vgg":
+            continue
+        used = rec.get("content_loss")
+        if used == "vgg19_54":
+            notes.append(f"{m} content loss used: 'vgg19_54' (VGG19 phi_5,4 features, ImageNet weights from the "
+                         "local torch hub cache), + 1e-3 adversarial, as Ledig et al.")
+        elif used == "mse":
+            notes.append(f"{m} content loss used: 'mse' (no VGG19 ImageNet weights in the local torch hub cache; "
+                         "they cannot be downloaded here), so this SRGAN is SRResNet + pixel MSE + 1e-3 adversarial, "
+                         "not the paper's VGG loss.")
+        else:
+            notes.append(f"{m} content loss used: unknown (no run summary: not trained in this profile).")
+    return notes
+
+
+def per_scale_notes(table: pd.DataFrame, ratings: pd.DataFrame | None = None, ratings_dir="",
+                    summaries: pd.DataFrame | None = None) -> list[str]:
+    """The notes written under a per-scale table: CI method, MOS source, missing models, floor,
+    and the content loss SRGAN really used. The MOS note only when `ratings` or `ratings_dir` is given."""
+    notes = [PSNR_CI_NOTE]
+    if ratings is not None or ratings_dir:
+        notes.append(mos_note(ratings, ratings_dir))
+    gone = [m for m in missing_models(table) if m != FLOOR]
+    if gone:
+        notes.append("Not trained or not evaluated in this profile (rows of NaN): " + ", ".join(gone) + ".")
+    if FLOOR in set(table["model"]):
+        notes.append("input = the degraded network input itself, scored as if it were a restoration (the floor).")
+    return notes + content_loss_notes(summaries)
+
+
+def write_per_scale_tables(study: Study, table: pd.DataFrame, stem: str, split_stems: tuple[str, str] | None,
+                           title: str, notes=()) -> list[Path]:
+    """tables/<stem>.csv/.md (every scale, long form) and, with `split_stems`, the paper's two
+    tables of three scales each in its layout (a row per model)."""
+    paths = [write_table(study, table, stem, title, list(notes))]
+    if split_stems:
+        for part_stem, scales in zip(split_stems, paper_split()):
+            wide = paper_layout(table, scales)
+            paths.append(write_table(study, wide, part_stem, f"{title}: scales {scales[0]} to {scales[-1]} "
+                                     "(the paper's layout; ours beside 'paper')", list(notes)))
+    return paths
+
+
+def update_gallery_for(study: Study, models, progress: bool = True) -> pd.DataFrame:
+    """Render the gallery panel (results/<profile>/gallery) for the trained ones of `models` and
+    merge them into its index.csv: rows of other models already there are kept (when the panel's
+    images are the same), so the viewer and the MOS app still see every model, at a fraction of
+    the cost of study.update_gallery, which re-renders every trained model. Returns the index."""
+    gdir = study.results / "gallery"
+    old_path = gdir / "index.csv"
+    old = pd.read_csv(old_path, dtype={"image_id": str}) if old_path.is_file() else None
+    gens = {m: load_generator(study.runs / m, study.device) for m in models
+            if (study.runs / m / "generator.pt").is_file()}
+    ids = study.test.ids[: study.profile["gallery_images"]]
+    index = write_gallery(gens, study.test, ids, gdir, study.profile["eval_batch"], progress)
+    if old is not None and len(old) and set(old["image_id"]) == set(index["image_id"]):
+        kept = old[~old["model"].isin(set(index["model"]))]
+        index = pd.concat([index, kept], ignore_index=True)
+        model_order = {m: i for i, m in enumerate(_mos.sort_models(index["model"]))}
+        scale_order = {scale_name(sc): i for i, sc in enumerate(SCALES)}
+        index = (index.assign(_s=index["scale"].map(scale_order).fillna(len(SCALES)),
+                              _m=index["model"].map(model_order))
+                 .sort_values(["_s", "_m", "image_id"], kind="stable").drop(columns=["_s", "_m"])
+                 .reset_index(drop=True))
+        index.to_csv(old_path, index=False)
+    return index
+
+
+# --------------------------------------------------------------------------------------------
+# complexity
+# --------------------------------------------------------------------------------------------
+class _Padded(nn.Module):
+    """Counts what archs.forward_padded really runs (the input padded to the size multiple)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return forward_padded(self.model, x)
+
+
+def _build(name: str, width: float, in_channels: int, device: str):
+    with torch.device(device):
+        g = build_generator(name, in_channels=in_channels, width=width)
+        d = build_discriminator(name, in_channels=in_channels, width=width)
+    return g, d
+
+
+def padded_scales(model: str, scales=SCALES) -> list[str]:
+    """The scales (of the paper's six) whose sides are not multiples of `model`'s size multiple, so
+    that archs.forward_padded reflect-pads them (for SGEN N = 4, multiple 32: 144x112, 176x144 and
+    208x176; the other three are multiples of 32)."""
+    g, _ = _build(model, 0.0625, 1, "meta")
+    m = getattr(g, "size_multiple", 1)
+    return [scale_name(s) for s in scales if s[0] % m or s[1] % m]
+
+
+def complexity_of_models(models=None, widths=(1.0,), in_channels: int = 1, size=(208, 176)) -> pd.DataFrame:
+    """Parameters and forward GFLOPs of each model's generator (one image at `size`, through
+    archs.forward_padded) at each width, plus its discriminator's parameters in millions (NaN when
+    it has none). Built on the meta device, so paper widths cost no memory and no time (falls back
+    to the CPU if a model cannot run there). Columns: COMPLEXITY_COLUMNS."""
+    models = list(MODELS) if models is None else list(models)
+    h, w = size
+    rows = []
+    for width in widths:
+        for name in models:
+            for device in ("meta", "cpu"):
+                try:
+                    g, d = _build(name, width, in_channels, device)
+                    gf = gflops(_Padded(g), in_channels, size)
+                    break
+                except (NotImplementedError, RuntimeError):
+                    if device == "cpu":
+                        raise
+            m = getattr(g, "size_multiple", 1)
+            n = count_params(g)
+            rows.append({"model": name, "arch": MODELS[name].arch, "width": float(width), "params": n,
+                         "params_m": n / 1e6, "gflops": gf, "size": scale_name(size),
+                         "computed_at": scale_name((h + (-h) % m, w + (-w) % m)), "size_multiple": m,
+                         "padded_scales": ", ".join(padded_scales(name)) or "none",
+                         "d_params_m": count_params(d) / 1e6 if d is not None else np.nan})
+    return pd.DataFrame(rows, columns=COMPLEXITY_COLUMNS)
+
+
+def complexity_notes(size=(208, 176)) -> list[str]:
+    return [FLOPS_NOTE.format(size=scale_name(size)),
+            "params: generator parameters (params_m in millions); d_params_m: the discriminator's, in millions "
+            "(adversarial models only).",
+            "padded_scales: the paper's scales that archs.forward_padded reflect-pads for this model."]
+
+
+# --------------------------------------------------------------------------------------------
+# Table 5: influence of N
+# --------------------------------------------------------------------------------------------
+def _lookup(frame: pd.DataFrame | None, model: str, col: str, where: dict | None = None):
+    if frame is None or not len(frame) or col not in frame:
+        return np.nan
+    sel = frame["model"] == model
+    for k, v in (where or {}).items():
+        sel &= np.isclose(frame[k].astype(float), float(v))
+    vals = frame.loc[sel, col]
+    return vals.iloc[0] if len(vals) else np.nan
+
+
+def mean_over_scales(per_image: pd.DataFrame, model: str) -> pd.DataFrame:
+    """Each test image's mean PSNR and SSIM across the six scales (images scored at all six only)."""
+    g = per_image[per_image["model"] == model]
+    if not len(g):
+        return pd.DataFrame(columns=["psnr_db", "ssim"])
+    wide = g.pivot_table(index="image_id", columns="scale", values=["psnr_db", "ssim"], aggfunc="mean")
+    wide = wide.dropna()
+    full = [c for c in (scale_name(s) for s in SCALES) if c in set(g["scale"])]
+    return pd.DataFrame({"psnr_db": wide["psnr_db"][full].mean(axis=1), "ssim": wide["ssim"][full].mean(axis=1)})
+
+
+def n_study_table(per_image, summaries: pd.DataFrame | None = None, timing: pd.DataFrame | None = None,
+                  complexity: pd.DataFrame | None = None, width: float | None = None,
+                  models: dict[int, str] = N_STUDY_MODELS) -> pd.DataFrame:
+    """Table 5, one row per N: mean PSNR / SSIM over the six scales (95% CI, see N_STUDY_CI_NOTE)
+    beside the paper's; training steps and seconds (`summaries`, from training_summaries), the
+    inference time per image at batch 1 (`timing`, from study.timing_table), GFLOPs and parameters
+    at `width` and at width 1.0 (`complexity`, from complexity_of_models); ratios to N = 3 of
+    training time per step, inference time and GFLOPs, beside the paper's GPU-hours and their
+    ratio. Missing inputs give NaN. Columns: N_STUDY_COLUMNS."""
+    per_image = per_image_rows(per_image, models.values())
+    paper = paper_n_study().set_index("n_levels")
+    rows = []
+    for n, model in models.items():
+        per = mean_over_scales(per_image, model)
+        row = {"n_levels": n, "model": model, "n_images": len(per)}
+        for metric, lo, hi in (("psnr_db", "psnr_ci_low", "psnr_ci_high"), ("ssim", "ssim_ci_low", "ssim_ci_high")):
+            row[metric] = float(per[metric].mean()) if len(per) else np.nan
+            row[lo], row[hi] = metrics.bootstrap_ci(per[metric]) if len(per) else (np.nan, np.nan)
+        row["paper_psnr_db"] = paper["psnr_db"].get(n, np.nan)
+        row["paper_ssim"] = paper["ssim"].get(n, np.nan)
+        row["paper_train_gpu_hours"] = paper["train_gpu_hours_k80"].get(n, np.nan)
+        row["train_steps"] = _lookup(summaries, model, "steps")
+        row["train_seconds"] = _lookup(summaries, model, "train_seconds")
+        row["ms_per_image"] = _lookup(timing, model, "ms_per_image_batch1")
+        row["images_per_s_batched"] = _lookup(timing, model, "images_per_s_batched")
+        row["width"] = width if width is not None else np.nan
+        if width is not None:
+            row["gflops"] = _lookup(complexity, model, "gflops", {"width": width})
+            row["params"] = _lookup(complexity, model, "params", {"width": width})
+        row["gflops_w1"] = _lookup(complexity, model, "gflops", {"width": 1.0})
+        row["params_w1"] = _lookup(complexity, model, "params", {"width": 1.0})
+        row["padded_scales"] = ", ".join(padded_scales(model)) or "none"
+        rows.append(row)
+    t = pd.DataFrame(rows)
+    for c in N_STUDY_COLUMNS:
+        if c not in t:
+            t[c] = np.nan
+    t["psnr_diff_db"] = t["psnr_db"] - t["paper_psnr_db"]
+    t["ssim_diff"] = t["ssim"] - t["paper_ssim"]
+    per_step = pd.to_numeric(t["train_seconds"], errors="coerce") / pd.to_numeric(t["train_steps"], errors="coerce")
+    ref = t.index[t["n_levels"] == 3]
+
+    def ratio(values: pd.Series) -> pd.Series:
+        values = pd.to_numeric(values, errors="coerce")
+        base = values.loc[ref].iloc[0] if len(ref) else np.nan
+        return values / base if base and np.isfinite(base) else values * np.nan
+
+    t["train_time_ratio"] = ratio(per_step)
+    t["inference_ratio"] = ratio(t["ms_per_image"])
+    t["gflops_ratio"] = ratio(t["gflops"])
+    t["gflops_w1_ratio"] = ratio(t["gflops_w1"])
+    t["paper_train_ratio"] = ratio(t["paper_train_gpu_hours"])
+    return t[N_STUDY_COLUMNS]
+
+
+def n_study_paper_layout(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 5 as the paper prints it (a row per quantity, a column per N), ours beside the paper's."""
+    spec = [("PSNR (dB), ours", "psnr_db"), ("PSNR (dB), paper", "paper_psnr_db"),
+            ("SSIM, ours", "ssim"), ("SSIM, paper", "paper_ssim"),
+            ("training time (s), ours", "train_seconds"), ("training time (K80 GPU-hours), paper", "paper_train_gpu_hours"),
+            ("training time / N=3, ours (per step)", "train_time_ratio"), ("training time / N=3, paper", "paper_train_ratio"),
+            ("inference (ms/image, batch 1), ours", "ms_per_image"), ("inference / N=3, ours", "inference_ratio"),
+            ("GFLOPs at the run's width", "gflops"), ("GFLOPs / N=3", "gflops_ratio"),
+            ("GFLOPs at width 1.0", "gflops_w1"), ("GFLOPs at width 1.0 / N=3", "gflops_w1_ratio"),
+            ("parameters at width 1.0 (millions)", "params_w1_m")]
+    out = pd.DataFrame({"quantity": [label for label, _ in spec]})
+    table = table.assign(params_w1_m=pd.to_numeric(table["params_w1"], errors="coerce") / 1e6)
+    for rec in table.to_dict("records"):
+        out[f"N={rec['n_levels']}"] = [rec[col] for _, col in spec]
+    return out
+
+
+def n_study_notes(table: pd.DataFrame, timing: pd.DataFrame | None = None) -> list[str]:
+    notes = [N_STUDY_CI_NOTE,
+             "All three trained with MSE only (as the paper's Table 5), same steps, batch and width as the profile.",
+             "Training time: train_seconds of the run summaries (wall time of the optimizer steps in this "
+             "workplace); its ratio to N=3 is per step. The paper's: K80 GPU-hours, ratios 20/26 and 35/26.",
+             "Inference: study.timing_table, ms per 208x176 image at batch 1"
+             + (f" on {timing['device'].iloc[0]}" if timing is not None and len(timing) and "device" in timing else "")
+             + "; the paper: 0.016 s per image on a K80 (N=3 only).",
+             FLOPS_NOTE.format(size="208x176")]
+    for rec in table.to_dict("records"):
+        if rec["padded_scales"] not in ("none", "", None):
+            n_pad = len(str(rec["padded_scales"]).split(","))
+            notes.append(f"N={rec['n_levels']} ({rec['model']}) needs sides divisible by 2^(N+1); "
+                         f"{n_pad} of the six scales ({rec['padded_scales']}) are reflect-padded up to the next "
+                         "multiple by archs.forward_padded in training, evaluation and timing, and cropped back.")
+    if table["n_images"].eq(0).any():
+        gone = table.loc[table["n_images"].eq(0), "model"].tolist()
+        notes.append("Not trained or not evaluated in this profile (rows of NaN): " + ", ".join(gone) + ".")
+    return notes

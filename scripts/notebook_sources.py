@@ -46,7 +46,7 @@ def _figure_cells(stem: str, label: str) -> list[str]:
         f'path=st.out("figures", "{stem}_training_curves.png"), title=f"{label}: training [{{profile}}]");',
         "#: Restorations as in the paper's figures: one scale with several faces, then one face at the six "
         "scales (columns: ground truth, degraded input, each model; PSNR / SSIM under each).",
-        "gallery = T.update_gallery_for(st, models)\n"
+        "gallery = S.update_gallery(st, models)\n"
         "shown = [m for m in models if m in S.trained_models(st)]\n"
         f'F.restoration_grid(st.results / "gallery", gallery, shown, scale="208x176", '
         f'path=st.out("figures", "{stem}_restorations_208x176.png"), title=f"{label}, 208x176 [{{profile}}]");\n'
@@ -104,7 +104,7 @@ NOTEBOOKS = {
          'F.metric_vs_scale(table, "ssim", path=st.out("figures", "sgen_ssim_vs_scale.png"), title=f"SSIM [{profile}]");',
          'F.training_curves({m: st.results / "training" / f"{m}_losses.csv" for m in models}, '
          'path=st.out("figures", "sgen_training_curves.png"), title=f"training [{profile}]");',
-         "gallery = S.update_gallery(st)\n"
+         "gallery = S.update_gallery(st, models)\n"
          'F.restoration_grid(st.results / "gallery", gallery, S.trained_models(st), scale="208x176", '
          'path=st.out("figures", "sgen_restorations_208x176.png"), title=f"[{profile}]");'],
     ),
@@ -166,7 +166,15 @@ NOTEBOOKS = {
          "S.write_table(st, table, 'table5_n_study_per_scale', 'SGEN-MSE N = 2, 3, 4 per scale', "
          "T.per_scale_notes(table))\n"
          "table",
-         *_figure_cells("n_study", "Table 5")],
+         *_figure_cells("n_study", "Table 5"),
+         "#: ## The paper's claims on this run\nEach claim 'A > B' is decided per scale by the 95% bootstrap CI of "
+         "the paired per-image difference: holds (CI above 0), reversed (below 0) or unresolved.",
+         "from sgenlib import claims as C\n"
+         "from sgenlib.archs import MODELS\n"
+         "claims, claim_details = C.check_claims(S.load_eval(st, list(MODELS)))\n"
+         "S.write_table(st, claims, 'claims', 'The paper\\'s PSNR/SSIM claims, decided by paired 95% CIs')\n"
+         "S.write_table(st, claim_details, 'claims_details', 'Every paired comparison behind the claims')\n"
+         "claims"],
     ),
     "07_viewer": (
         "# 07 · Restoration viewer\nGround truth, degraded input and each model's restoration side by side, "
@@ -192,3 +200,39 @@ NOTEBOOKS = {
          "    print('saved', app.save())"],
     ),
 }
+
+NOTEBOOKS["06_mos"] = (
+    "# 06 · Mean Opinion Score (MOS)\nThe paper's subjective study: each rater first sees the source "
+    "(ground-truth) images, then rates restorations one at a time from 1 (bad) to 5 (excellent), blind to "
+    "the model, in an order fixed per rater; 48 faces per scale and model in the paper. Ratings are appended "
+    "to `ratings_dir/<rater>.csv` and a stopped session resumes. The analysis uses real ratings only: the kit "
+    "never simulates raters. A no-reference score (PIQE) is shown beside it as a proxy, not a substitute.",
+    COMMON_PARAMETERS + RATINGS_PARAMETER
+    + 'n_per_scale = 0           # faces per scale and model to rate; 0 = the profile\'s mos_set_per_scale\n'
+    + 'launch_app = True\n',
+    [OPEN_STUDY + "from sgenlib import mos\n",
+     "#: The rating set: every trained model's restorations of the first faces of the test split at the six "
+     "scales, written to `results/<profile>/mos_set/` (regenerated from checkpoints, not committed). Without "
+     "checkpoints the committed gallery is used.",
+     "rating_set, n_rate = S.mos_rating_set(st, n_per_scale)\n"
+     "print(f'rating set: {rating_set} ({n_rate} faces per scale and model)')",
+     "mos.rating_app(rating_set, ratings_dir=mos.resolve_project_path(ratings_dir), n_per_scale=n_rate) "
+     "if launch_app else print('launch_app=False: rating app not shown')",
+     "#: ## Analysis of the ratings collected so far",
+     "report = mos.analyze(mos.resolve_project_path(ratings_dir))\n"
+     "print(report.summary()); print('CI:', mos.CI_METHOD)\n"
+     "display(report.mos if report.has_ratings else Markdown('_no ratings yet_'))",
+     "display(report.agreement if report.has_ratings else Markdown('_no ratings yet: no agreement to compute_'))\n"
+     "display(report.paired if len(report.paired) else Markdown(f\"_{report.paired.attrs.get('message', 'no tests')}_\"))",
+     "for t in report.vs_paper['tables'].unique():\n"
+     "    display(Markdown(f'**MOS, Tables {t}: paper / ours**'), mos.vs_paper_wide(report.vs_paper, t))\n"
+     "mos.plot_mos_vs_paper(report);",
+     "#: ## No-reference proxy (PIQE; lower is better)",
+     "try:\n"
+     "    nr_table, nr_message = mos.nr_quality_table(rating_set), ''\n"
+     "except ImportError as e:\n"
+     "    nr_table, nr_message = None, str(e)\n"
+     "nr_table if nr_table is not None else print(nr_message)",
+     "written = mos.write_tables(report, st.results / 'tables', nr_table=nr_table, nr_message=nr_message)\n"
+     "print(f'n_raters = {report.n_raters}'); [print(p) for p in written];"],
+)

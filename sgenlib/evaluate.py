@@ -124,7 +124,7 @@ def time_inference(model: nn.Module, in_channels: int = 1, scale=(208, 176), bat
 
 
 def write_gallery(generators: dict[str, nn.Module], test: TestSet, image_ids: list[str], out_dir,
-                  batch_size: int = 64, progress: bool = True) -> pd.DataFrame:
+                  batch_size: int = 64, progress: bool = True, backend: str = "skimage") -> pd.DataFrame:
     """PNGs of ground truth, degraded input and every model's restoration for `image_ids` at every
     scale, plus index.csv (image_id, scale, model, path, psnr_db, ssim): what the viewer browses
     without checkpoints and what the MOS app shows raters."""
@@ -137,7 +137,7 @@ def write_gallery(generators: dict[str, nn.Module], test: TestSet, image_ids: li
         for name, g in generators.items():
             panels[name] = restore_batches(g, inp, batch_size)
         for model, imgs in panels.items():
-            scores = None if model == "ground_truth" else _score(imgs, ref, "skimage")
+            scores = None if model == "ground_truth" else _score(imgs, ref, backend)
             for i, image_id in enumerate(small.ids):
                 rel = Path(scale_name(scale)) / image_id / f"{model}.png"
                 (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)

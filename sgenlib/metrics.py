@@ -111,7 +111,7 @@ def bootstrap_ci(values, confidence: float = 0.95, n_resamples: int = 2000, seed
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-def summarize(per_image, by=("model", "scale")) -> "pd.DataFrame":
+def summarize(per_image, by=("model", "scale")):
     """Per-image metrics -> mean PSNR / SSIM per group with 95% bootstrap CIs and n."""
     import pandas as pd
     rows = []

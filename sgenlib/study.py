@@ -209,16 +209,46 @@ def timing_table(study: Study, models: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def update_gallery(study: Study, progress: bool = True, folder: str = "gallery",
-                   n_images: int | None = None) -> pd.DataFrame:
-    """Rewrite results/<profile>/<folder>/ for every trained model on a fixed panel of test images
-    (the first `n_images` test ids; default: the profile's gallery_images)."""
+def update_gallery(study: Study, models: list[str] | None = None, progress: bool = True,
+                   folder: str = "gallery", n_images: int | None = None) -> pd.DataFrame:
+    """Render results/<profile>/<folder>/ (PNGs + index.csv) for the trained ones of `models` (all
+    trained models when None) on the first `n_images` test faces (default: the profile's
+    gallery_images). Rows of other models already in the index are kept when they show the same
+    faces, so each notebook renders only its own models and the viewer still sees every model."""
+    out = study.results / folder
     ids = study.test.ids[: n_images or study.profile["gallery_images"]]
-    gens = {m: load_generator(study.runs / m, study.device) for m in trained_models(study)}
-    return write_gallery(gens, study.test, ids, study.results / folder, study.profile["eval_batch"], progress)
+    names = [m for m in (models or MODELS) if (study.runs / m / "generator.pt").is_file()]
+    gens = {m: load_generator(study.runs / m, study.device) for m in names}
+    old_path = out / "index.csv"
+    old = pd.read_csv(old_path, dtype={"image_id": str}) if old_path.is_file() else None
+    index = write_gallery(gens, study.test, ids, out, study.profile["eval_batch"], progress,
+                          backend=study.profile["metric_backend"])
+    if old is not None and len(old) and set(old["image_id"]) == set(index["image_id"]):
+        kept = old[~old["model"].isin(set(index["model"]))]
+        order = {m: i for i, m in enumerate(["ground_truth", "input", *MODELS])}
+        scales = {scale_name(s): i for i, s in enumerate(SCALES)}
+        index = (pd.concat([index, kept], ignore_index=True)
+                 .assign(_s=lambda d: d["scale"].map(scales), _m=lambda d: d["model"].map(order).fillna(len(order)))
+                 .sort_values(["_s", "_m", "image_id"], kind="stable").drop(columns=["_s", "_m"])
+                 .reset_index(drop=True))
+        index.to_csv(old_path, index=False)
+    return index
 
 
-def write_mos_set(study: Study, progress: bool = True) -> pd.DataFrame:
-    """The restorations raters see: mos_set_per_scale test images (48 in the paper) at every scale
-    for every trained model, in results/<profile>/mos_set/ (large: not committed)."""
-    return update_gallery(study, progress, "mos_set", study.profile["mos_set_per_scale"])
+def mos_rating_set(study: Study, n_per_scale: int = 0, progress: bool = True) -> tuple[Path, int]:
+    """(folder, faces per scale) of the restorations raters see. With trained models: the first
+    n_per_scale test faces (0 = the profile's mos_set_per_scale; 48 in the paper) at every scale for
+    every trained model, written to results/<profile>/mos_set/ (large, so not committed). Without
+    checkpoints: the committed gallery, with as many faces as it holds."""
+    n = n_per_scale or study.profile["mos_set_per_scale"]
+    if n > len(study.test.ids):
+        raise ValueError(f"n_per_scale={n} but the test split has {len(study.test.ids)} images")
+    if trained_models(study):
+        update_gallery(study, None, progress, "mos_set", n)
+        return study.results / "mos_set", n
+    index_path = study.results / "gallery" / "index.csv"
+    if not index_path.is_file():
+        raise FileNotFoundError(f"no trained models in {study.runs} and no gallery at {index_path}: "
+                                "run notebooks 02-05 first")
+    held = pd.read_csv(index_path, dtype={"image_id": str}).groupby("scale")["image_id"].nunique().min()
+    return study.results / "gallery", int(min(n, held))

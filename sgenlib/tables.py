@@ -30,8 +30,6 @@ from . import metrics
 from . import mos as _mos
 from .archs import MODELS, build_discriminator, build_generator, forward_padded
 from .complexity import count_params, gflops
-from .evaluate import write_gallery
-from .inference import load_generator
 from .paper import ABLATION_MODELS, SCALES, SOTA_MODELS, paper_n_study, scale_name
 from .study import Study, compare_with_paper, load_eval, write_table
 
@@ -245,31 +243,6 @@ def write_per_scale_tables(study: Study, table: pd.DataFrame, stem: str, split_s
             paths.append(write_table(study, wide, part_stem, f"{title}: scales {scales[0]} to {scales[-1]} "
                                      "(the paper's layout; ours beside 'paper')", list(notes)))
     return paths
-
-
-def update_gallery_for(study: Study, models, progress: bool = True) -> pd.DataFrame:
-    """Render the gallery panel (results/<profile>/gallery) for the trained ones of `models` and
-    merge them into its index.csv: rows of other models already there are kept (when the panel's
-    images are the same), so the viewer and the MOS app still see every model, at a fraction of
-    the cost of study.update_gallery, which re-renders every trained model. Returns the index."""
-    gdir = study.results / "gallery"
-    old_path = gdir / "index.csv"
-    old = pd.read_csv(old_path, dtype={"image_id": str}) if old_path.is_file() else None
-    gens = {m: load_generator(study.runs / m, study.device) for m in models
-            if (study.runs / m / "generator.pt").is_file()}
-    ids = study.test.ids[: study.profile["gallery_images"]]
-    index = write_gallery(gens, study.test, ids, gdir, study.profile["eval_batch"], progress)
-    if old is not None and len(old) and set(old["image_id"]) == set(index["image_id"]):
-        kept = old[~old["model"].isin(set(index["model"]))]
-        index = pd.concat([index, kept], ignore_index=True)
-        model_order = {m: i for i, m in enumerate(_mos.sort_models(index["model"]))}
-        scale_order = {scale_name(sc): i for i, sc in enumerate(SCALES)}
-        index = (index.assign(_s=index["scale"].map(scale_order).fillna(len(SCALES)),
-                              _m=index["model"].map(model_order))
-                 .sort_values(["_s", "_m", "image_id"], kind="stable").drop(columns=["_s", "_m"])
-                 .reset_index(drop=True))
-        index.to_csv(old_path, index=False)
-    return index
 
 
 # --------------------------------------------------------------------------------------------

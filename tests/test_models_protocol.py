@@ -25,6 +25,7 @@ from sgenlib.archs.urdgn import URDGNDiscriminator
 from sgenlib.complexity import count_params
 from sgenlib.inference import load_generator, restore
 from sgenlib.paper import ABLATION_MODELS, SCALES, SOTA_MODELS, paper_n_study, paper_results, scale_name
+from sgenlib import study as S
 from sgenlib.study import open_study
 from sgenlib.train import LOSS_COLUMNS, TrainConfig, train
 
@@ -318,8 +319,8 @@ def test_summaries_notes_written_tables_and_gallery(tmp_path, faces, monkeypatch
     assert pd.read_csv(st.results / "tables" / "t3.csv").shape == (len(SOTA_MODELS) + 1, 19)
     # the gallery keeps earlier models' rows when a notebook renders only its own
     st.test = evaluate.TestSet(faces[:3], ["a", "b", "c"], st.degrade, 0, SCALES, "cpu")
-    T.update_gallery_for(st, ["SRCNN"], progress=False)
-    index = T.update_gallery_for(st, ["URDGN", "SGEN"], progress=False)   # SGEN: not trained, skipped
+    S.update_gallery(st, ["SRCNN"], progress=False)
+    index = S.update_gallery(st, ["URDGN", "SGEN"], progress=False)   # SGEN: not trained, skipped
     on_disk = pd.read_csv(st.results / "gallery" / "index.csv", dtype={"image_id": str})
     assert set(on_disk["model"]) == set(index["model"]) == {"ground_truth", "input", "SRCNN", "URDGN"}
     assert len(on_disk) == 4 * 2 * 6                                        # 2 panel images x 6 scales

@@ -5,7 +5,6 @@ so that nothing from an earlier run is reused."""
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pandas as pd
 import pytest

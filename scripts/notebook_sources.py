@@ -208,7 +208,7 @@ NOTEBOOKS["06_mos"] = (
     "to `ratings_dir/<rater>.csv` and a stopped session resumes. The analysis uses real ratings only: the kit "
     "never simulates raters. A no-reference score (PIQE) is shown beside it as a proxy, not a substitute.",
     COMMON_PARAMETERS + RATINGS_PARAMETER
-    + 'n_per_scale = 0           # faces per scale and model to rate; 0 = the profile\'s mos_set_per_scale\n'
+    + 'n_per_scale = 0           # faces per scale and model to rate; 0 = mos_set_per_scale of the profile\n'
     + 'launch_app = True\n',
     [OPEN_STUDY + "from sgenlib import mos\n",
      "#: The rating set: every trained model's restorations of the first faces of the test split at the six "

@@ -227,9 +227,9 @@ NOTEBOOKS["06_mos"] = (
      "for t in report.vs_paper['tables'].unique():\n"
      "    display(Markdown(f'**MOS, Tables {t}: paper / ours**'), mos.vs_paper_wide(report.vs_paper, t))\n"
      "mos.plot_mos_vs_paper(report);",
-     "#: ## No-reference proxy (PIQE; lower is better)",
+     "#: ## No-reference proxy (PIQE; lower is better)\nOn the gallery panel (the same faces for every model).",
      "try:\n"
-     "    nr_table, nr_message = mos.nr_quality_table(rating_set), ''\n"
+     "    nr_table, nr_message = mos.nr_quality_table(st.results / 'gallery'), ''\n"
      "except ImportError as e:\n"
      "    nr_table, nr_message = None, str(e)\n"
      "nr_table if nr_table is not None else print(nr_message)",

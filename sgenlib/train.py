@@ -6,14 +6,27 @@ draws one of the six scales, degrades the batch on the device (sgenlib.degrade) 
 optimizer step. All randomness of step t comes from a generator seeded by (seed, t), so a run
 resumed from a checkpoint replays exactly the steps an uninterrupted run would have taken.
 
-Run folder layout (out_dir):
+Run folder layout (out_dir), written by rank 0 alone under DDP:
   checkpoint.pt        G, D, both optimizers, step, RNG states, config (rewritten atomically)
   losses.csv           one row per step: step, scale, loss_g, content, adversarial, loss_d, seconds
+                       (losses of the global batch, averaged over ranks; seconds = wall time per
+                       step averaged over its logging window, as the device is synchronised only
+                       at log points)
   generator.pt         final generator weights + config (written once, at the end)
   train_summary.json   steps, wall time, images/s, device, content loss used, ...
+
+Hot loop: no host-device synchronisation between log points (scale choice and seeds are computed
+on the host; losses stay on the device until a log point), no per-step Python allocation beyond
+the step's own tensors; in the generator phase D's parameters do not require gradients, so D's
+weight gradients (never used: D's step zeroes them first) are neither computed nor all-reduced.
+
+Command line (one process, or one per GPU under torchrun; see docs/scaling.md):
+  python -m sgenlib.train --model SGEN-MSE --data PATH --out DIR --steps N --batch-size B --width W
+  torchrun --nproc_per_node=K -m sgenlib.train ...      (DistributedDataParallel, NCCL or gloo)
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import io
@@ -21,6 +34,7 @@ import json
 import os
 import platform
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +51,10 @@ from .degrade import DegradeOptions, degrade_batch
 from .paper import SCALES
 
 LOSS_COLUMNS = ["step", "scale", "loss_g", "content", "adversarial", "loss_d", "seconds"]
+SPEED_ONLY_KEYS = ("compile", "compile_backend")
+"""Settings that change how fast a run goes, not what it computes (ignored when matching runs)."""
+RESUME_IGNORED_KEYS = ("ckpt_every", "log_every", "steps") + SPEED_ONLY_KEYS
+"""Settings a run may change when it resumes from a checkpoint."""
 
 
 @dataclass
@@ -57,6 +75,7 @@ class TrainConfig:
     amp: str = "auto"                   # 'auto' = bf16 autocast on CUDA, fp32 on CPU; 'bf16'; 'off'
     channels_last: str = "auto"         # 'auto' = on CUDA only; 'on'; 'off'
     compile: bool = False               # torch.compile the generator (falls back to eager)
+    compile_backend: str = "inductor"   # torch.compile backend ('inductor', 'aot_eager', ...)
     scales: list = field(default_factory=lambda: [list(s) for s in SCALES])
 
     def __post_init__(self):
@@ -70,6 +89,8 @@ class TrainConfig:
             raise ValueError(f"lambda_on must be one of {losses.LAMBDA_PLACEMENTS}, got {self.lambda_on!r}")
         if self.amp not in ("auto", "bf16", "off") or self.channels_last not in ("auto", "on", "off"):
             raise ValueError("amp must be auto|bf16|off and channels_last auto|on|off")
+        if not self.scales:
+            raise ValueError("scales must name at least one (height, width)")
         self.betas = tuple(self.betas)
         self.scales = [list(s) for s in self.scales]
 
@@ -77,6 +98,10 @@ class TrainConfig:
         d = asdict(self)
         d["betas"] = list(d["betas"])
         return d
+
+
+def _without(d: dict, keys) -> dict:
+    return {k: v for k, v in d.items() if k not in keys}
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -87,6 +112,15 @@ def dist_info() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def default_device() -> torch.device:
+    """cuda:LOCAL_RANK under torchrun, else cuda, else cpu."""
+    if not torch.cuda.is_available():
+        return torch.device("cpu")
+    if "LOCAL_RANK" in os.environ:
+        return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+    return torch.device("cuda")
 
 
 def step_seed(seed: int, step: int) -> int:
@@ -120,12 +154,17 @@ def _rng_state() -> dict:
 
 
 def _unwrap(m: nn.Module) -> nn.Module:
-    m = getattr(m, "module", m)               # DDP
+    m = getattr(m, "module", m)               # DDP, CompiledWithFallback
     return getattr(m, "_orig_mod", m)         # torch.compile
 
 
 class Trainer:
-    """Holds the models, optimizers and data of one run; `run()` trains to cfg.steps."""
+    """Holds the models, optimizers and data of one run; `run()` trains to cfg.steps.
+
+    One step = `make_batch(step)` (sample, degrade on the device) then `optimize(inp, target)`
+    (one D step for adversarial models, one G step); `train_step` does both. Subclasses may
+    replace `make_batch` (benchmarks/bench.py times a CPU data pipeline that way).
+    """
 
     def __init__(self, cfg: TrainConfig, images, out_dir, degrade: DegradeOptions = DegradeOptions(),
                  device: str | torch.device | None = None, progress: bool = True):
@@ -134,8 +173,12 @@ class Trainer:
         self.rank, self.world = dist_info()
         if cfg.batch_size % self.world:
             raise ValueError(f"batch_size {cfg.batch_size} is not divisible by the {self.world} processes")
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = torch.device(device) if device is not None else default_device()
         on_cuda = self.device.type == "cuda"
+        if on_cuda:
+            torch.backends.cudnn.benchmark = True   # six input shapes, each autotuned once
+        if on_cuda and self.device.index is None:
+            self.device = torch.device("cuda", torch.cuda.current_device())
         self.amp = cfg.amp == "bf16" or (cfg.amp == "auto" and on_cuda)
         self.channels_last = cfg.channels_last == "on" or (cfg.channels_last == "auto" and on_cuda)
         images = torch.as_tensor(np.asarray(images)) if not torch.is_tensor(images) else images
@@ -156,20 +199,27 @@ class Trainer:
                 m.to(self.device)
                 if self.channels_last:
                     m.to(memory_format=torch.channels_last)
+        self.size_multiple = getattr(self.G, "size_multiple", 1)
+        self.fused_adam = on_cuda
         fused = {"fused": True} if on_cuda else {}
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=cfg.betas, **fused)
         self.opt_d = (torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=cfg.betas,
                                        weight_decay=cfg.d_weight_decay, **fused) if self.D is not None else None)
+        self._d_params = list(self.D.parameters()) if self.D is not None else []
         self.content_fn, self.content_name = self._content_loss()
-        self.step, self.elapsed = 0, 0.0
-        self.G_run, self.D_run = self.G, self.D
+        self.step, self.elapsed, self.last_losses = 0, 0.0, None
+        self._zero = torch.zeros((), device=self.device)
+        self._gen = torch.Generator(device=self.device)
+        self.compiled = None                                 # the CompiledWithFallback, when asked for
+        g_fwd = self.G
+        if cfg.compile:
+            g_fwd = self._compile_generator()
+        self.G_run, self.D_run = g_fwd, self.D
         if self.world > 1:
             ids = [self.device.index] if on_cuda else None
-            self.G_run = nn.parallel.DistributedDataParallel(self.G, device_ids=ids)
+            self.G_run = nn.parallel.DistributedDataParallel(g_fwd, device_ids=ids)
             if self.D is not None:
                 self.D_run = nn.parallel.DistributedDataParallel(self.D, device_ids=ids)
-        if cfg.compile:
-            self.G_run = torch.compile(self.G_run)
 
     def _content_loss(self):
         if self.spec.content_loss == "vgg":
@@ -179,6 +229,39 @@ class Trainer:
                 fn = fn.to(self.device)
             return fn, name
         return losses.mse, "mse"
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
+
+    def _compile_generator(self) -> nn.Module:
+        """torch.compile G (static shapes), then compile forward and backward now on every scale
+        of the run at this rank's batch shape, so a compiler failure falls back to eager before
+        the first optimizer step (and before DDP wraps the module)."""
+        from .speed import CompiledWithFallback
+        wrapper = CompiledWithFallback(self.G, backend=self.cfg.compile_backend, dynamic=False)
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        shard = self.cfg.batch_size // self.world
+        m = self.size_multiple
+        shapes = []
+        for h, w in self.cfg.scales:
+            shape = (shard, self.degrade.channels, h + (-h) % m, w + (-w) % m)
+            if shape not in shapes:
+                shapes.append(shape)
+        probes = (torch.zeros(sh, device=self.device).contiguous(memory_format=fmt) for sh in shapes)
+        self.G.train()
+        wrapper.probe(probes, backward=True, context=self._autocast)
+        self.compiled = wrapper
+        return wrapper
+
+    def speed_info(self) -> dict:
+        """How this run executes (recorded in the summary; none of it changes what is computed
+        beyond floating-point rounding)."""
+        return {"amp_bf16": self.amp, "channels_last": self.channels_last, "fused_adam": self.fused_adam,
+                "compile": self.cfg.compile,
+                "compile_backend": self.cfg.compile_backend if self.cfg.compile else None,
+                "compile_active": bool(self.compiled is not None and self.compiled.active),
+                "compile_error": self.compiled.error if self.compiled is not None else None,
+                "compile_probe_s": round(getattr(self.compiled, "probe_seconds", 0.0), 2) if self.compiled else None}
 
     # ---- state -------------------------------------------------------------------------------
     @property
@@ -196,11 +279,24 @@ class Trainer:
             atomic_torch_save(self.state_dict(), self.ckpt_path)
 
     def load_checkpoint(self) -> bool:
+        """Every rank reads checkpoint.pt (out_dir must be visible to all of them); under DDP the
+        ranks then check that they all resumed from the same step."""
+        loaded = self._load_checkpoint_file()
+        if self.world > 1:
+            steps = torch.tensor([self.step, -self.step], device=self.device, dtype=torch.int64)
+            dist.all_reduce(steps, op=dist.ReduceOp.MAX)
+            if int(steps[0]) != self.step or -int(steps[1]) != self.step:
+                raise RuntimeError(f"rank {self.rank} resumed from step {self.step} but another rank from step "
+                                   f"{int(steps[0]) if int(steps[0]) != self.step else -int(steps[1])}: "
+                                   f"{self.ckpt_path} must be on a filesystem every rank sees")
+        return loaded
+
+    def _load_checkpoint_file(self) -> bool:
         if not self.ckpt_path.is_file():
             return False
         state = torch.load(self.ckpt_path, map_location=self.device, weights_only=True)
-        mine = {**self.cfg.to_dict(), "ckpt_every": None, "log_every": None, "steps": None, "compile": None}
-        theirs = {**state["config"], "ckpt_every": None, "log_every": None, "steps": None, "compile": None}
+        mine = _without(self.cfg.to_dict(), RESUME_IGNORED_KEYS)
+        theirs = _without(state["config"], RESUME_IGNORED_KEYS)
         if mine != theirs or state["degrade"] != self.degrade.as_dict():
             diff = {k: (theirs.get(k), v) for k, v in mine.items() if theirs.get(k) != v}
             raise ValueError(f"checkpoint {self.ckpt_path} was written with other settings {diff} "
@@ -219,42 +315,61 @@ class Trainer:
         """The global batch of `step` (indices, scale, noise), sliced to this rank's shard."""
         seed = step_seed(self.cfg.seed, step)
         scale = tuple(self.cfg.scales[seed % len(self.cfg.scales)])
-        gen = torch.Generator(device=self.device).manual_seed(seed)
+        gen = self._gen.manual_seed(seed)                    # one generator, reseeded: no per-step object
         b, c, f = self.cfg.batch_size, self.degrade.channels, self.degrade.factor
         idx = torch.randint(len(self.images), (b,), generator=gen, device=self.device)
         noise = torch.randn(b, c, scale[0] // f, scale[1] // f, generator=gen, device=self.device)
         shard = slice(self.rank * b // self.world, (self.rank + 1) * b // self.world)
         return idx[shard], scale, noise[shard]
 
-    def train_step(self, step: int) -> tuple[tuple[int, int], torch.Tensor]:
+    def make_batch(self, step: int) -> tuple[tuple[int, int], torch.Tensor, torch.Tensor]:
+        """(scale, network input, HR target) of this rank's shard of `step`, on the device."""
         idx, scale, noise = self.sample_batch(step)
         inp, target = degrade_batch(self.images[idx], scale, noise, self.degrade)
         if self.channels_last:
             inp = inp.contiguous(memory_format=torch.channels_last)
             target = target.contiguous(memory_format=torch.channels_last)
-        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
-        with autocast:
-            fake = forward_padded(self.G_run, inp)
-        zero = torch.zeros((), device=self.device)
-        loss_d = zero
+        return scale, inp, target
+
+    def optimize(self, inp: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """One D step (adversarial models) and one G step on a batch; returns the device tensor
+        [loss_g, content, adversarial, loss_d] (nothing leaves the device here)."""
+        autocast = self._autocast
+        with autocast():
+            fake = forward_padded(self.G_run, inp, self.size_multiple)
+        loss_d = self._zero
         if self.D is not None:
-            with autocast:
+            with autocast():
                 real_logits, fake_logits = self.D_run(target), self.D_run(fake.detach())
             loss_d = losses.discriminator_loss(real_logits, fake_logits)
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             self.opt_d.step()
-        with autocast:
+        adversarial = None
+        if self.D is not None:
+            # gradients flow through D to G only; D itself runs unwrapped (no DDP hooks to fire)
+            for p in self._d_params:
+                p.requires_grad_(False)
+            try:
+                with autocast():
+                    adversarial = losses.adversarial_loss(self.D(fake))
+            finally:
+                for p in self._d_params:
+                    p.requires_grad_(True)
+        with autocast():
             content = self.content_fn(fake, target)
-            adversarial = losses.adversarial_loss(self.D_run(fake)) if self.D is not None else None
         weight = self.spec.adv_weight if self.spec.adv_weight is not None else self.cfg.lam
         lambda_on = self.cfg.lambda_on if self.spec.adv_weight is None else "adversarial"
         loss_g = losses.generator_loss(content.float(), adversarial, weight, lambda_on)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
-        adv = adversarial.detach().float() if adversarial is not None else zero
-        return scale, torch.stack([loss_g.detach().float(), content.detach().float(), adv, loss_d.detach().float()])
+        adv = adversarial.detach().float() if adversarial is not None else self._zero
+        return torch.stack([loss_g.detach().float(), content.detach().float(), adv, loss_d.detach().float()])
+
+    def train_step(self, step: int) -> tuple[tuple[int, int], torch.Tensor]:
+        scale, inp, target = self.make_batch(step)
+        return scale, self.optimize(inp, target)
 
     # ---- the loop ----------------------------------------------------------------------------
     def _truncate_losses(self) -> None:
@@ -273,10 +388,17 @@ class Trainer:
         w.writerows(keep)
         atomic_write_text(path, buf.getvalue())
 
-    def _flush(self, pending: list) -> None:
+    def _flush(self, pending: list, seconds_per_step: float) -> None:
+        """Bring the window's losses to the host (averaged over ranks: the global batch's losses),
+        stop on a non-finite one (every rank sees the same values, so all stop together), and
+        append them to losses.csv (rank 0)."""
         if not pending:
             return
-        values = torch.stack([p[2] for p in pending]).cpu()
+        values = torch.stack([p[2] for p in pending])
+        if self.world > 1:
+            dist.all_reduce(values)
+            values = values / self.world
+        values = values.cpu()
         bad = ~torch.isfinite(values).all(dim=1)
         if bad.any():
             step = pending[int(bad.nonzero()[0])][0]
@@ -286,56 +408,68 @@ class Trainer:
         if self.rank == 0:
             with open(self.out_dir / "losses.csv", "a", newline="") as f:
                 w = csv.writer(f)
-                for (step, scale, _, secs), v in zip(pending, values.tolist()):
-                    w.writerow([step, f"{scale[0]}x{scale[1]}", *(f"{x:.6g}" for x in v), f"{secs:.4f}"])
+                for (step, scale, _), v in zip(pending, values.tolist()):
+                    w.writerow([step, f"{scale[0]}x{scale[1]}", *(f"{x:.6g}" for x in v), f"{seconds_per_step:.4f}"])
+        self.last_losses = values[-1].tolist()
         pending.clear()
+
+    def _barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
 
     def run(self, stop_after: int | None = None) -> dict:
         """Train to cfg.steps, resuming from checkpoint.pt if present. `stop_after` ends the call
         after that many steps without a final checkpoint (how the tests interrupt a run)."""
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        if self.world > 1:
-            dist.barrier()
+        if self.rank == 0:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._barrier()
         resumed = self.load_checkpoint()
         start = self.step
         self._truncate_losses()
         pending, done_here = [], 0
         bar = tqdm(total=self.cfg.steps, initial=self.step, desc=self.cfg.model, leave=False,
                    disable=not self.progress or self.rank != 0)
-        sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
-        t_window, window_steps, throughput = time.perf_counter(), 0, []
+        sync = (lambda: torch.cuda.synchronize(self.device)) if self.device.type == "cuda" else (lambda: None)
+        window_steps, throughput = 0, []
         self.G.train()
+        if self.D is not None:
+            self.D.train()
+        sync()
+        t_window = time.perf_counter()
         while self.step < self.cfg.steps:
-            t0 = time.perf_counter()
             scale, values = self.train_step(self.step + 1)
             self.step += 1
             done_here += 1
             window_steps += 1
-            dt = time.perf_counter() - t0
-            self.elapsed += dt
-            pending.append((self.step, scale, values, dt))
+            pending.append((self.step, scale, values))
             bar.update(1)
-            if self.step % self.cfg.log_every == 0 or self.step % self.cfg.ckpt_every == 0 or self.step == self.cfg.steps:
-                sync()
-                now = time.perf_counter()
-                throughput.append(window_steps * self.cfg.batch_size / (now - t_window))
-                t_window, window_steps = now, 0
-                self._flush(pending)
-                bar.set_postfix(loss=f"{float(values[0]):.4f}", img_s=f"{throughput[-1]:.0f}")
+            log_now = (self.step % self.cfg.log_every == 0 or self.step % self.cfg.ckpt_every == 0
+                       or self.step == self.cfg.steps)
+            if log_now:
+                sync()                                       # the only host-device sync of the loop
+                dt = time.perf_counter() - t_window
+                self.elapsed += dt
+                throughput.append(window_steps * self.cfg.batch_size / dt)
+                self._flush(pending, dt / window_steps)
+                window_steps = 0
+                bar.set_postfix(loss=f"{self.last_losses[0]:.4f}", img_s=f"{throughput[-1]:.0f}")
             if self.step % self.cfg.ckpt_every == 0 or self.step == self.cfg.steps:
                 self.save_checkpoint()
+            if log_now:
+                t_window = time.perf_counter()               # logging and checkpoint I/O not timed
             if stop_after is not None and done_here >= stop_after and self.step < self.cfg.steps:
                 bar.close()
+                self._barrier()
                 return {"interrupted_at": self.step}
         bar.close()
-        sync()
         summary = {
             "model": self.cfg.model, "steps": self.step, "resumed_from_step": start if resumed else None,
             "batch_size": self.cfg.batch_size, "world_size": self.world,
             "train_seconds": round(self.elapsed, 3),
             "images_per_s_steady": float(np.median(throughput[1:] or throughput)) if throughput else None,
-            "device": device_name(self.device), "amp_bf16": self.amp, "channels_last": self.channels_last,
-            "compile": self.cfg.compile, "content_loss": self.content_name,
+            "device": device_name(self.device), **self.speed_info(),
+            "ddp_backend": dist.get_backend() if self.world > 1 else None,
+            "content_loss": self.content_name,
             "adversarial": self.spec.adversarial,
             "adv_weight": self.spec.adv_weight if self.spec.adv_weight is not None else self.cfg.lam,
             "lambda_on": self.cfg.lambda_on if self.spec.adv_weight is None else "adversarial",
@@ -348,6 +482,7 @@ class Trainer:
                                "config": {**self.cfg.to_dict(), "in_channels": self.degrade.channels}},
                               self.out_dir / "generator.pt")
             atomic_write_text(self.out_dir / "train_summary.json", json.dumps(summary, indent=2))
+        self._barrier()                                      # every rank returns once the files exist
         return summary
 
 
@@ -364,6 +499,128 @@ def train(cfg: TrainConfig, images, out_dir, degrade: DegradeOptions = DegradeOp
     summary_path = out_dir / "train_summary.json"
     if summary_path.is_file() and (out_dir / "generator.pt").is_file():
         summary = json.loads(summary_path.read_text())
-        if summary.get("config") == cfg.to_dict() and summary.get("degrade") == degrade.as_dict():
+        if (_without(summary.get("config") or {}, SPEED_ONLY_KEYS) == _without(cfg.to_dict(), SPEED_ONLY_KEYS)
+                and summary.get("degrade") == degrade.as_dict()):
             return summary
     return Trainer(cfg, images, out_dir, degrade, device, progress).run(stop_after=stop_after)
+
+
+# ---- command line, one process or torchrun ---------------------------------------------------
+def init_distributed(device: str = "auto") -> tuple[torch.device, bool]:
+    """Under torchrun (WORLD_SIZE > 1) start the process group: NCCL with this process's
+    LOCAL_RANK GPU, or gloo on the CPU. Returns (device, whether this call started the group)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if device in (None, "auto"):
+        kind = "cuda" if torch.cuda.is_available() else "cpu"
+    else:
+        kind = torch.device(device).type
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda asked for, but torch sees no CUDA device")
+    if world <= 1 or (dist.is_available() and dist.is_initialized()):
+        if device in (None, "auto"):
+            return default_device(), False
+        return torch.device(device), False
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if kind == "cuda":
+        torch.cuda.set_device(local)
+        dev = torch.device("cuda", local)
+        dist.init_process_group("nccl", device_id=dev)
+    else:
+        dev = torch.device("cpu")
+        dist.init_process_group("gloo")
+    return dev, True
+
+
+def load_train_images(data_root: str | None, profile: dict, degrade: DegradeOptions, seed: int = 0,
+                      cache_dir: str | os.PathLike = "cache", limit: int | None = None) -> tuple[np.ndarray, dict]:
+    """The profile's training split as a uint8 array (decoded once into `cache_dir`; under
+    torchrun the first process of each node decodes, the others then read the cache)."""
+    from . import data as celeba
+    root = data_root or os.environ.get("CELEBA_ROOT", "data/celeba")
+    source = celeba.open_celeba(root)
+    plimit = profile.get("limit")
+    train_limit = limit if limit is not None else (plimit.get("train") if isinstance(plimit, dict) else plimit)
+    names = celeba.make_splits(source, profile["split_mode"], seed, {"train": train_limit})["train"]
+    if not names:
+        raise celeba.CelebAError(f"the train split of {root} is empty (split mode {profile['split_mode']!r})")
+    kw = dict(color=degrade.color, luma=degrade.luma, cache_dir=cache_dir, desc="decode train")
+    first = int(os.environ.get("LOCAL_RANK", "0")) == 0
+    if dist.is_available() and dist.is_initialized():
+        if first:
+            arr, kept = celeba.load_images(source, names, **kw)
+        dist.barrier()
+        if not first:
+            arr, kept = celeba.load_images(source, names, **kw)
+    else:
+        arr, kept = celeba.load_images(source, names, **kw)
+    info = {"root": str(root), "split_mode": profile["split_mode"], "seed": seed, "train_images": len(kept),
+            "train_names_sha256": hashlib.sha256("\n".join(kept).encode()).hexdigest()}
+    return arr, info
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sgenlib.train",
+                                description="Train one model of the paper (one process, or torchrun for DDP).")
+    p.add_argument("--model", required=True, choices=list(MODELS))
+    p.add_argument("--data", default=None, help="CelebA root (default $CELEBA_ROOT, else data/celeba)")
+    p.add_argument("--out", required=True, help="run folder (checkpoint, losses.csv, generator.pt, summary)")
+    p.add_argument("--profile", default="gpu-quick",
+                   help="split mode, train-image limit and defaults for the settings below (default gpu-quick)")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch-size", type=int, help="global batch, split over the processes")
+    p.add_argument("--width", type=float)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ckpt-every", type=int)
+    p.add_argument("--log-every", type=int)
+    p.add_argument("--gate", choices=["sigmoid", "lrelu"])
+    p.add_argument("--lambda-on", choices=list(losses.LAMBDA_PLACEMENTS))
+    p.add_argument("--amp", choices=["auto", "bf16", "off"])
+    p.add_argument("--channels-last", choices=["auto", "on", "off"])
+    p.add_argument("--compile", action="store_true", help="torch.compile the generator (eager if it fails)")
+    p.add_argument("--compile-backend", default=None, help="torch.compile backend (default inductor)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (under torchrun: LOCAL_RANK's GPU)")
+    p.add_argument("--color", choices=["gray", "rgb"], default="gray")
+    p.add_argument("--luma", choices=["standard", "authors"], default="standard")
+    p.add_argument("--clip-noise", action="store_true")
+    p.add_argument("--cache", default="cache", help="decoded-image cache folder")
+    p.add_argument("--train-images", type=int, help="use a seeded sample of this many training images")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .profiles import get_profile
+    prof = get_profile(args.profile)
+    device, started = init_distributed(args.device)
+    rank, world = dist_info()
+    try:
+        degrade = DegradeOptions(color=args.color, luma=args.luma, clip_noise=args.clip_noise)
+        images, data_info = load_train_images(args.data, prof, degrade, args.seed, args.cache, args.train_images)
+        kw = dict(steps=prof["steps"], batch_size=prof["batch_size"], width=prof["width"],
+                  ckpt_every=prof["ckpt_every"], log_every=prof["log_every"])
+        given = dict(steps=args.steps, batch_size=args.batch_size, width=args.width, lr=args.lr,
+                     ckpt_every=args.ckpt_every, log_every=args.log_every, gate=args.gate,
+                     lambda_on=args.lambda_on, amp=args.amp, channels_last=args.channels_last,
+                     compile_backend=args.compile_backend)
+        kw.update({k: v for k, v in given.items() if v is not None})
+        cfg = TrainConfig(model=args.model, seed=args.seed, compile=args.compile, **kw)
+        out = Path(args.out)
+        if rank == 0:
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(out / "train_data.json", json.dumps({**data_info, "profile": args.profile}, indent=2))
+        summary = train(cfg, images, out, degrade, device, progress=not args.no_progress)
+        if rank == 0:
+            print(json.dumps({k: summary.get(k) for k in (
+                "model", "steps", "resumed_from_step", "batch_size", "world_size", "train_seconds",
+                "images_per_s_steady", "device", "amp_bf16", "compile_active", "ddp_backend")}, indent=2))
+    finally:
+        if started:
+            dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    from sgenlib.train import main as _main        # the package's module, not a second copy as __main__
+    sys.exit(_main())

@@ -2,22 +2,28 @@
 # Headless reproduction: runs the notebooks in order with papermill.
 #
 #   ./run_all.sh --profile smoke|gpu-quick|paper [--data PATH] [--force] [--only "02_sgen 03_ablations"]
-#                [--results DIR] [--runs DIR] [--cache DIR] [--set key=value ...]
+#                [--results DIR] [--runs DIR] [--cache DIR] [--set key=value ...] [--keep-going]
 #
 # Writes results/<profile>/: tables/, figures/, notebooks/ (executed copies), provenance/<stage>.json.
 # A stage whose provenance records a successful run with the same parameters and notebook source is
-# skipped; --force reruns it. Exits non-zero naming the notebook that failed.
+# skipped; --force reruns it. Exits non-zero naming the notebook that failed (with --keep-going the
+# later notebooks still run, and the failures are listed at the end).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
-PYTHON="${PYTHON:-python}"
+# the kit's .venv when it exists (scripts/setup.sh), else the python on PATH; PYTHON=... overrides
+if [[ -z "${PYTHON:-}" ]]; then
+  if [[ -z "${VIRTUAL_ENV:-}" && -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python; fi
+fi
 profile="smoke"
 data="${CELEBA_ROOT:-data/celeba}"
 results="results"
 runs="runs"
 cache="cache"
 force=0
+keep_going=0
+failed=()
 only=""
 sets=()
 
@@ -30,6 +36,7 @@ while [[ $# -gt 0 ]]; do
     --runs) runs="${2:?--runs needs a folder}"; shift 2 ;;
     --cache) cache="${2:?--cache needs a folder}"; shift 2 ;;
     --force) force=1; shift ;;
+    --keep-going) keep_going=1; shift ;;
     --only) only="${2:?--only needs notebook names}"; shift 2 ;;
     --set) sets+=("${2:?--set needs key=value}"); shift 2 ;;
     -h|--help) usage 0 ;;
@@ -81,6 +88,8 @@ for nb in "${notebooks[@]}"; do
     "$PYTHON" -m sgenlib.provenance record --results "$out" --stage "$nb" --params "$params" --notebook "$src" \
       --seconds "$(echo "$end - $start" | bc)" --started "$start" --status failed || true
     echo "run_all.sh: notebook $nb failed; the executed copy with the error is $out/notebooks/$nb.ipynb" >&2
+    failed+=("$nb")
+    [[ $keep_going -eq 1 ]] && continue
     exit 1
   fi
   end=$(date +%s.%N)
@@ -89,3 +98,7 @@ for nb in "${notebooks[@]}"; do
   printf '   %s finished in %.1f s\n' "$nb" "$(echo "$end - $start" | bc)"
 done
 echo "run_all.sh: done in $(( $(date +%s) - total_start )) s; results in $out"
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "run_all.sh: failed notebooks: ${failed[*]}" >&2
+  exit 1
+fi

@@ -1,33 +1,50 @@
 #!/usr/bin/env bash
-# The whole study in one device call: run_all.sh (gpu-quick) then benchmarks/bench.py, with the
-# results packed into $OUT/results.tgz and the logs beside it.
+# The whole study in one device call, bounded in time:
+#   1. time one training step of every model and choose the common step count that fits
+#      TRAIN_BUDGET seconds of training (scripts/size_gpu_quick.py; all models get the same steps),
+#   2. ./run_all.sh --profile gpu-quick --set steps=N --keep-going (at most STUDY_LIMIT s),
+#   3. benchmarks/bench.py (at most BENCH_SECONDS s) and the CUDA tests of the speed options,
+#   4. pack results/<profile>/ (without the regenerable MOS rating set) and results/benchmarks/
+#      into $OUT/results.tgz, logs beside it.
 #   scripts/gpu_run.sh [profile] [data]       (defaults: gpu-quick .celeba_carry)
-# On a machine without papermill, wheels in .whl/ are installed into /tmp/site first.
-# Time limits (seconds): STUDY_LIMIT for run_all.sh, BENCH_SECONDS for bench.py.
+# Where papermill is missing, wheels in .whl/ are installed into /tmp/site first.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 profile="${1:-gpu-quick}"
 data="${2:-.celeba_carry}"
 out="${OUT:-/tmp/gpu_run_out}"
-mkdir -p "$out"
+mkdir -p "$out" "results/$profile" results/benchmarks
 export PYTHON="${PYTHON:-python3}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 if [[ -d .whl ]] && ! "$PYTHON" -c "import papermill, ipykernel" 2>/dev/null; then
   "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
   export PYTHONPATH="/tmp/site${PYTHONPATH:+:$PYTHONPATH}" PATH="/tmp/site/bin:$PATH"
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"      # sgenlib without pip install -e
-nvidia-smi -L 2>/dev/null | tee "$out/device.txt"
-"$PYTHON" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$out/device.txt"
 start=$(date +%s)
-timeout "${STUDY_LIMIT:-480}" ./run_all.sh --profile "$profile" --data "$data" 2>&1 | tee "$out/run_all.log"
+{ nvidia-smi -L 2>/dev/null; "$PYTHON" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"; } | tee "$out/device.txt"
+
+sizing=()
+if "$PYTHON" scripts/size_gpu_quick.py --data "$data" --budget-s "${TRAIN_BUDGET:-240}" ${SIZE_ARGS:-} \
+     --out "results/$profile/sizing.json" 2>&1 | tee "$out/sizing.log"; then
+  steps=$("$PYTHON" -c "import json; print(json.load(open('results/$profile/sizing.json'))['steps'])")
+  sizing=(--set "steps=$steps")
+fi
+echo "sizing done after $(( $(date +%s) - start )) s: ${sizing[*]:-profile default steps}"
+
+timeout "${STUDY_LIMIT:-480}" ./run_all.sh --profile "$profile" --data "$data" --keep-going "${sizing[@]}" ${RUN_ALL_ARGS:-} \
+  2>&1 | tee "$out/run_all.log"
 study_rc=${PIPESTATUS[0]}
 echo "run_all.sh exit $study_rc after $(( $(date +%s) - start )) s" | tee -a "$out/run_all.log"
-if [[ -f benchmarks/bench.py ]]; then
-  timeout $(( ${BENCH_SECONDS:-100} + 60 )) "$PYTHON" benchmarks/bench.py --data "$data" --max-seconds "${BENCH_SECONDS:-100}" \
-    2>&1 | tee "$out/bench.log"
-fi
+
+timeout $(( ${BENCH_SECONDS:-80} + 90 )) "$PYTHON" benchmarks/bench.py --data "$data" --max-seconds "${BENCH_SECONDS:-80}" \
+  ${BENCH_ARGS:---device cuda --cuda-graphs --cudnn-benchmark} 2>&1 | tee "$out/bench.log"
+echo "bench done after $(( $(date +%s) - start )) s"
+timeout 120 "$PYTHON" -m pytest -q -p no:cacheprovider tests/test_speed_options.py -k cuda 2>&1 | tail -15 \
+  | tee "results/benchmarks/cuda_speed_tests.log"
+
 git rev-parse HEAD > "results/$profile/DEVICE_RUN_COMMIT" 2>/dev/null || true
-tar czf "$out/results.tgz" "results/$profile" results/benchmarks 2>/dev/null || tar czf "$out/results.tgz" "results/$profile"
+cp "$out/sizing.log" "$out/run_all.log" "results/$profile/" 2>/dev/null
+tar czf "$out/results.tgz" --exclude="results/$profile/mos_set" "results/$profile" results/benchmarks
 ls -la "$out"
 echo "gpu_run.sh: total $(( $(date +%s) - start )) s, study exit $study_rc"
 exit "$study_rc"

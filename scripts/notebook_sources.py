@@ -209,12 +209,16 @@ NOTEBOOKS["06_mos"] = (
     "never simulates raters. A no-reference score (PIQE) is shown beside it as a proxy, not a substitute.",
     COMMON_PARAMETERS + RATINGS_PARAMETER
     + 'n_per_scale = 0           # faces per scale and model to rate; 0 = mos_set_per_scale of the profile\n'
+    + 'gallery_dir = ""          # rate this gallery folder instead of the profile rating set\n'
     + 'launch_app = True\n',
-    [OPEN_STUDY + "from sgenlib import mos\n",
+    ["from IPython.display import Markdown, display\n"
+     "from sgenlib import mos, study as S\n\n"
+     "st = S.open_study(profile, results_dir, runs_dir, cache_dir, color=color, luma=luma,\n"
+     "                  clip_noise=clip_noise, seed=seed, **overrides)",
      "#: The rating set: every trained model's restorations of the first faces of the test split at the six "
      "scales, written to `results/<profile>/mos_set/` (regenerated from checkpoints, not committed). Without "
      "checkpoints the committed gallery is used.",
-     "rating_set, n_rate = S.mos_rating_set(st, n_per_scale)\n"
+     "rating_set, n_rate = S.mos_rating_set(st, n_per_scale, gallery_dir, data_root)\n"
      "print(f'rating set: {rating_set} ({n_rate} faces per scale and model)')",
      "mos.rating_app(rating_set, ratings_dir=mos.resolve_project_path(ratings_dir), n_per_scale=n_rate) "
      "if launch_app else print('launch_app=False: rating app not shown')",
@@ -229,7 +233,8 @@ NOTEBOOKS["06_mos"] = (
      "mos.plot_mos_vs_paper(report);",
      "#: ## No-reference proxy (PIQE; lower is better)\nOn the gallery panel (the same faces for every model).",
      "try:\n"
-     "    nr_table, nr_message = mos.nr_quality_table(st.results / 'gallery'), ''\n"
+     "    panel = st.results / 'gallery' if (st.results / 'gallery' / 'index.csv').is_file() else rating_set\n"
+     "    nr_table, nr_message = mos.nr_quality_table(panel), ''\n"
      "except ImportError as e:\n"
      "    nr_table, nr_message = None, str(e)\n"
      "nr_table if nr_table is not None else print(nr_message)",

@@ -235,20 +235,25 @@ def update_gallery(study: Study, models: list[str] | None = None, progress: bool
     return index
 
 
-def mos_rating_set(study: Study, n_per_scale: int = 0, progress: bool = True) -> tuple[Path, int]:
-    """(folder, faces per scale) of the restorations raters see. With trained models: the first
-    n_per_scale test faces (0 = the profile's mos_set_per_scale; 48 in the paper) at every scale for
-    every trained model, written to results/<profile>/mos_set/ (large, so not committed). Without
-    checkpoints: the committed gallery, with as many faces as it holds."""
+def mos_rating_set(study: Study, n_per_scale: int = 0, gallery_dir: str | Path = "", data_root: str = "",
+                   progress: bool = True) -> tuple[Path, int]:
+    """(folder, faces per scale and model) of the restorations raters see.
+
+    gallery_dir given: that gallery as it is. Else, with trained models: the first n_per_scale test
+    faces (0 = the profile's mos_set_per_scale; 48 in the paper) at every scale for every trained
+    model, written to results/<profile>/mos_set/ (large, so not committed; the data is loaded when
+    needed). Else: the committed gallery. A gallery holding fewer faces than asked gives its count."""
     n = n_per_scale or study.profile["mos_set_per_scale"]
-    if n > len(study.test.ids):
-        raise ValueError(f"n_per_scale={n} but the test split has {len(study.test.ids)} images")
-    if trained_models(study):
+    if not gallery_dir and trained_models(study):
+        if study.test is None:
+            load_data(study, data_root)
+        if n > len(study.test.ids):
+            raise ValueError(f"n_per_scale={n} but the test split has {len(study.test.ids)} images")
         update_gallery(study, None, progress, "mos_set", n)
         return study.results / "mos_set", n
-    index_path = study.results / "gallery" / "index.csv"
-    if not index_path.is_file():
-        raise FileNotFoundError(f"no trained models in {study.runs} and no gallery at {index_path}: "
+    folder = Path(gallery_dir) if gallery_dir else study.results / "gallery"
+    if not (folder / "index.csv").is_file():
+        raise FileNotFoundError(f"no gallery at {folder / 'index.csv'} and no trained models in {study.runs}: "
                                 "run notebooks 02-05 first")
-    held = pd.read_csv(index_path, dtype={"image_id": str}).groupby("scale")["image_id"].nunique().min()
-    return study.results / "gallery", int(min(n, held))
+    held = pd.read_csv(folder / "index.csv", dtype={"image_id": str}).groupby("scale")["image_id"].nunique().min()
+    return folder, int(min(n, held))

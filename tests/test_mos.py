@@ -447,10 +447,11 @@ def test_notebook_runs_headless(gallery, tmp_path, with_ratings):
             mos.append_rating(ratings, row.rater, row.image_id, row.scale, row.model, row.score)
     pm.execute_notebook(
         str(REPO / "notebooks" / "06_mos.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
-        parameters=dict(profile="test", results_dir=str(tmp_path / "results"), gallery_dir=str(gallery),
+        parameters=dict(profile="smoke", results_dir=str(tmp_path / "results"), runs_dir=str(tmp_path / "runs"),
+                        gallery_dir=str(gallery),
                         ratings_dir=str(ratings), launch_app=with_ratings, n_per_scale=2),
         progress_bar=False, cwd=str(tmp_path))
-    tables = tmp_path / "results" / "test" / "tables"
+    tables = tmp_path / "results" / "smoke" / "tables"
     vs = (tables / "mos_vs_paper.md").read_text()
     if with_ratings:
         assert "n_raters = 3" in vs and "(n=3)" in vs

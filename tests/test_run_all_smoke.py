@@ -5,6 +5,7 @@ so that nothing from an earlier run is reused."""
 import json
 import os
 import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 def run_all(*args, tmp):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHON": sys.executable}
     cmd = ["bash", str(REPO / "run_all.sh"), "--profile", "smoke", "--data", str(celeba_root()),
            "--runs", str(tmp / "runs"), "--cache", str(tmp / "cache"), *args]
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)

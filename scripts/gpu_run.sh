@@ -5,7 +5,7 @@
 #   2. ./run_all.sh --profile gpu-quick --set steps=N --keep-going (at most STUDY_LIMIT s),
 #   3. benchmarks/bench.py (at most BENCH_SECONDS s) and the CUDA tests of the speed options,
 #   4. pack results/<profile>/ (without the regenerable MOS rating set) and results/benchmarks/
-#      into $OUT/results.tgz, logs beside it.
+#      into $OUT/results.tgz and the gallery into $OUT/gallery.tgz, logs beside them.
 #   scripts/gpu_run.sh [profile] [data]       (defaults: gpu-quick .celeba_carry)
 # Where papermill is missing, wheels in .whl/ are installed into /tmp/site first.
 set -uo pipefail
@@ -44,7 +44,9 @@ timeout 120 "$PYTHON" -m pytest -q -p no:cacheprovider tests/test_speed_options.
 
 git rev-parse HEAD > "results/$profile/DEVICE_RUN_COMMIT" 2>/dev/null || true
 cp "$out/sizing.log" "$out/run_all.log" "results/$profile/" 2>/dev/null
-tar czf "$out/results.tgz" --exclude="results/$profile/mos_set" "results/$profile" results/benchmarks
+tar czf "$out/results.tgz" --exclude="results/$profile/mos_set" --exclude="results/$profile/gallery" \
+  "results/$profile" results/benchmarks
+tar czf "$out/gallery.tgz" "results/$profile/gallery"
 ls -la "$out"
 echo "gpu_run.sh: total $(( $(date +%s) - start )) s, study exit $study_rc"
 exit "$study_rc"

@@ -208,7 +208,7 @@ NOTEBOOKS["06_mos"] = (
     "to `ratings_dir/<rater>.csv` and a stopped session resumes. The analysis uses real ratings only: the kit "
     "never simulates raters. A no-reference score (PIQE) is shown beside it as a proxy, not a substitute.",
     COMMON_PARAMETERS + RATINGS_PARAMETER
-    + 'n_per_scale = 0           # faces per scale and model to rate; 0 = mos_set_per_scale of the profile\n'
+    + 'n_per_scale = 0           # faces per scale and model to rate (0 for the profile setting)\n'
     + 'gallery_dir = ""          # rate this gallery folder instead of the profile rating set\n'
     + 'launch_app = True\n',
     ["from IPython.display import Markdown, display\n"

@@ -21,7 +21,7 @@ PROFILES: dict[str, dict] = {
     "gpu-quick": {
         "split_mode": "official", "limit": {"train": None, "val": 200, "test": 600},
         "steps": 1000, "batch_size": 64, "width": 1.0, "ckpt_every": 500, "log_every": 50,
-        "eval_batch": 100, "metric_backend": "torch", "gallery_images": 8, "mos_set_per_scale": 48,
+        "eval_batch": 100, "metric_backend": "torch", "gallery_images": 4, "mos_set_per_scale": 48,
         "timing_repeats": 20, "device": "auto",
     },
     "paper": {

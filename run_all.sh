@@ -86,7 +86,7 @@ for nb in "${notebooks[@]}"; do
         -y "overrides: $overrides_json" --progress-bar; then
     end=$(date +%s.%N)
     "$PYTHON" -m sgenlib.provenance record --results "$out" --stage "$nb" --params "$params" --notebook "$src" \
-      --seconds "$(echo "$end - $start" | bc)" --started "$start" --status failed || true
+      --seconds "$(awk "BEGIN{print $end - $start}")" --started "$start" --status failed || true
     echo "run_all.sh: notebook $nb failed; the executed copy with the error is $out/notebooks/$nb.ipynb" >&2
     failed+=("$nb")
     [[ $keep_going -eq 1 ]] && continue
@@ -94,8 +94,8 @@ for nb in "${notebooks[@]}"; do
   fi
   end=$(date +%s.%N)
   "$PYTHON" -m sgenlib.provenance record --results "$out" --stage "$nb" --params "$params" --notebook "$src" \
-    --seconds "$(echo "$end - $start" | bc)" --started "$start" --status ok
-  printf '   %s finished in %.1f s\n' "$nb" "$(echo "$end - $start" | bc)"
+    --seconds "$(awk "BEGIN{print $end - $start}")" --started "$start" --status ok
+  printf '   %s finished in %.1f s\n' "$nb" "$(awk "BEGIN{print $end - $start}")"
 done
 echo "run_all.sh: done in $(( $(date +%s) - total_start )) s; results in $out"
 if [[ ${#failed[@]} -gt 0 ]]; then

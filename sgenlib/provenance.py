@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -19,13 +20,17 @@ from pathlib import Path
 
 
 def git_commit(cwd: str | Path = ".") -> dict:
+    """HEAD and whether tracked files differ from it; where the checkout has no git metadata (a copy
+    of the tree on another machine), the commit given in $SGEN_GIT_COMMIT, marked as such."""
     def git(*args):
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True).stdout.strip()
     try:
         commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no")) if commit else None
     except OSError:
-        commit, dirty = "", False
+        commit, dirty = "", None
+    if not commit and os.environ.get("SGEN_GIT_COMMIT"):
+        return {"commit": os.environ["SGEN_GIT_COMMIT"], "dirty": None, "source": "SGEN_GIT_COMMIT"}
     return {"commit": commit or None, "dirty": dirty}
 
 

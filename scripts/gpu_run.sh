@@ -48,7 +48,7 @@ if (( bench_s > 20 )); then
 fi
 echo "bench done after $(( $(date +%s) - start )) s"
 if (( $(left) > 45 )); then
-  timeout $(( $(left) - 15 )) "$PYTHON" -m pytest -q -p no:cacheprovider tests/test_speed_options.py -k cuda 2>&1 \
+  timeout $(( $(left) - 15 )) "$PYTHON" -m pytest -q -p no:cacheprovider tests/test_speed_options.py -m cuda 2>&1 \
     | tail -15 | tee "results/benchmarks/cuda_speed_tests.log"
 fi
 

@@ -15,6 +15,18 @@ def celeba_root() -> Path:
     return Path(root)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `cuda` need a GPU: without one they are deselected (not skipped); the device run
+    (scripts/gpu_run.sh) runs them."""
+    import torch
+    if torch.cuda.is_available():
+        return
+    gpu_only = [it for it in items if it.get_closest_marker("cuda")]
+    if gpu_only:
+        config.hook.pytest_deselected(items=gpu_only)
+        items[:] = [it for it in items if not it.get_closest_marker("cuda")]
+
+
 @pytest.fixture(scope="session")
 def celeba_dir() -> Path:
     root = celeba_root()

@@ -689,18 +689,8 @@ def _make_app_class():
 
         def displayed_text(self) -> str:
             """All text the app currently shows (for checks such as blindness)."""
-            out = []
-
-            def walk(x):
-                for attr in ("description", "value", "placeholder", "tooltip"):
-                    v = getattr(x, attr, None)
-                    if isinstance(v, str):
-                        out.append(v)
-                for c in getattr(x, "children", ()):
-                    walk(c)
-
-            walk(self)
-            return "\n".join(out)
+            from .widgets import widget_text
+            return "\n".join(widget_text(self))
 
     return RatingApp
 

@@ -661,18 +661,8 @@ def _make_viewer_class():
 
         def displayed_text(self) -> str:
             """Every text the widget shows (for tests), captions of the panels included."""
-            out = []
-
-            def walk(x):
-                for attr in ("description", "value", "placeholder"):
-                    v = getattr(x, attr, None)
-                    if isinstance(v, str):
-                        out.append(v)
-                for c in getattr(x, "children", ()):
-                    walk(c)
-            walk(self)
-            out += [f"{p.title}: {p.caption}" for p in self.panels]
-            return "\n".join(out)
+            from .widgets import widget_text
+            return "\n".join(widget_text(self) + [f"{p.title}: {p.caption}" for p in self.panels])
 
         # ---- internals
         def _error(self, text: str) -> None:

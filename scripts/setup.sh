@@ -3,8 +3,13 @@
 # and PIQE (the no-reference proxy score of the MOS notebook).
 #   scripts/setup.sh            # CPU (this pin takes PyTorch's CPU wheel)
 #   TORCH_SPEC="torch==2.11.*" scripts/setup.sh    # e.g. a CUDA build you already host
+#   scripts/setup.sh --with-browser                  # also Debian's chromium (as root), for the
+#                                                    # headless screenshots the tests take
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [[ "${1:-}" == "--with-browser" ]] && ! command -v chromium >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 PY="${PYTHON:-python3}"
 [[ -x .venv/bin/python ]] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip

@@ -84,3 +84,27 @@ def test_bad_arguments(tmp_path):
     proc = subprocess.run(["bash", str(REPO / "run_all.sh"), "--data", str(tmp_path / "missing")],
                           cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 2 and "CelebA not found" in proc.stderr
+
+
+def _not_blank(png):
+    from PIL import Image
+    import numpy as np
+    arr = np.asarray(Image.open(png).convert("L"), dtype=float)
+    return arr.shape[0] > 400 and arr.std() > 20
+
+
+def test_viewer_and_rating_app_render_in_jupyterlab(smoke, tmp_path):
+    """Headless Chromium opens the executed viewer notebook and the rating app in JupyterLab and the
+    widgets' images are drawn (the scripts exit 3 when they are not)."""
+    out, _, _ = smoke
+    env = {**os.environ, "PYTHON": sys.executable}
+    viewer = subprocess.run(["bash", str(REPO / "scripts" / "screenshot_viewer.sh"), "--notebook",
+                             str(out / "notebooks" / "07_viewer.ipynb"), "--out", str(tmp_path / "viewer.png")],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert viewer.returncode == 0, viewer.stdout[-2000:] + viewer.stderr[-2000:]
+    assert _not_blank(tmp_path / "viewer.png")
+    mos_app = subprocess.run(["bash", str(REPO / "scripts" / "screenshot_mos.sh"), "--out-dir", str(tmp_path)],
+                             cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert mos_app.returncode == 0, mos_app.stdout[-2000:] + mos_app.stderr[-2000:]
+    for screen in ("source", "rating"):
+        assert _not_blank(tmp_path / f"mos_app_{screen}_screenshot.png")

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-matplotlib.use("Agg") if not hasattr(matplotlib, "get_backend") or "inline" not in matplotlib.get_backend() else None
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from .paper import SCALES, scale_name  # noqa: E402
+from .paper import SCALES, scale_name
 
 
 def _save(fig, path):

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Build the two ignored folders the device run carries (64 MiB travel in all):
+#   .celeba_carry/  a seeded sample of the official split (default 3,800 train / 200 val / 600 test
+#                   faces, ~39 MB) in CelebA's layout, with the partition and identity files for them;
+#   .whl/           papermill, ipykernel, ipywidgets and their dependencies as CPython 3.12 manylinux
+#                   wheels (~17 MB), less what the device image already has.
+#   scripts/prepare_device_carry.sh [CELEBA_ROOT] [TRAIN VAL TEST]
+# Then: device run(command="SGEN_GIT_COMMIT=$(git rev-parse HEAD) bash scripts/gpu_run.sh",
+#                  carry=[".celeba_carry", ".whl"], timeout_s=600)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PY="${PYTHON:-$( [[ -x .venv/bin/python ]] && echo .venv/bin/python || echo python3)}"
+root="${1:-${CELEBA_ROOT:-../shared/celeba}}"
+"$PY" - "$root" "${2:-3800}" "${3:-200}" "${4:-600}" <<'PY'
+import shutil, sys
+from pathlib import Path
+from sgenlib import data
+root, n_train, n_val, n_test = sys.argv[1], *map(int, sys.argv[2:])
+src = data.open_celeba(root)
+splits = data.make_splits(src, "official", 0, {"train": n_train, "val": n_val, "test": n_test})
+dst = Path(".celeba_carry")
+shutil.rmtree(dst, ignore_errors=True)
+(dst / "img_align_celeba").mkdir(parents=True)
+keep = {n for names in splits.values() for n in names}
+for n in sorted(keep):
+    (dst / "img_align_celeba" / n).write_bytes(src.read_bytes(n))
+for meta in ("list_eval_partition.txt", "identity_CelebA.txt"):
+    path = Path(root) / meta
+    if path.is_file():
+        (dst / meta).write_text("".join(l for l in path.read_text().splitlines(True) if l.split()[0] in keep))
+print(f".celeba_carry: {len(keep)} faces", {k: len(v) for k, v in splits.items()})
+PY
+rm -rf .whl && mkdir .whl
+plat=(--platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64
+      --platform manylinux2014_x86_64 --platform manylinux1_x86_64)
+"$PY" -m pip download -q --only-binary=:all: --python-version 3.12 --implementation cp "${plat[@]}" -d .whl \
+  papermill ipykernel ipywidgets nbclient nbformat
+"$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -d .whl pypiqe==1.2
+# already on the device image (KINDS.md): keep one version of each
+(cd .whl && rm -f pygments-* pyyaml-* packaging-* urllib3-* certifi-* click-* python_dateutil-* requests-* \
+  idna-* attrs-* typing_extensions-* tqdm-* psutil-* charset_normalizer-* tzdata-* six-*)
+du -sh .celeba_carry .whl

@@ -11,13 +11,16 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+caller="$PWD"
 cd "$here"
+# a path given on the command line is taken from where run_all.sh was called
+from_caller() { [[ "$1" = /* ]] && echo "$1" || echo "$caller/$1"; }
 # the kit's .venv when it exists (scripts/setup.sh), else the python on PATH; PYTHON=... overrides
 if [[ -z "${PYTHON:-}" ]]; then
   if [[ -z "${VIRTUAL_ENV:-}" && -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python; fi
 fi
 profile="smoke"
-data="${CELEBA_ROOT:-data/celeba}"
+if [[ -n "${CELEBA_ROOT:-}" ]]; then data="$(from_caller "$CELEBA_ROOT")"; else data="data/celeba"; fi
 results="results"
 runs="runs"
 cache="cache"
@@ -31,10 +34,10 @@ usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --profile) profile="${2:?--profile needs a value}"; shift 2 ;;
-    --data) data="${2:?--data needs a path}"; shift 2 ;;
-    --results) results="${2:?--results needs a folder}"; shift 2 ;;
-    --runs) runs="${2:?--runs needs a folder}"; shift 2 ;;
-    --cache) cache="${2:?--cache needs a folder}"; shift 2 ;;
+    --data) data="$(from_caller "${2:?--data needs a path}")"; shift 2 ;;
+    --results) results="$(from_caller "${2:?--results needs a folder}")"; shift 2 ;;
+    --runs) runs="$(from_caller "${2:?--runs needs a folder}")"; shift 2 ;;
+    --cache) cache="$(from_caller "${2:?--cache needs a folder}")"; shift 2 ;;
     --force) force=1; shift ;;
     --keep-going) keep_going=1; shift ;;
     --only) only="${2:?--only needs notebook names}"; shift 2 ;;

@@ -220,10 +220,10 @@ NOTEBOOKS["06_mos"] = (
      "checkpoints the committed gallery is used.",
      "rating_set, n_rate = S.mos_rating_set(st, n_per_scale, gallery_dir, data_root)\n"
      "print(f'rating set: {rating_set} ({n_rate} faces per scale and model)')",
-     "mos.rating_app(rating_set, ratings_dir=mos.resolve_project_path(ratings_dir), n_per_scale=n_rate) "
+     "mos.rating_app(rating_set, ratings_dir=S.resolve_project_path(ratings_dir), n_per_scale=n_rate) "
      "if launch_app else print('launch_app=False: rating app not shown')",
      "#: ## Analysis of the ratings collected so far",
-     "report = mos.analyze(mos.resolve_project_path(ratings_dir))\n"
+     "report = mos.analyze(S.resolve_project_path(ratings_dir))\n"
      "print(report.summary()); print('CI:', mos.CI_METHOD)\n"
      "display(report.mos if report.has_ratings else Markdown('_no ratings yet_'))",
      "display(report.agreement if report.has_ratings else Markdown('_no ratings yet: no agreement to compute_'))\n"

@@ -89,19 +89,6 @@ class RatingFileWarning(UserWarning):
 # --------------------------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------------------------
-def project_root() -> Path:
-    """The checkout's root (folder with pyproject.toml above this package), else the cwd."""
-    here = Path(__file__).resolve().parents[1]
-    return here if (here / "pyproject.toml").exists() else Path.cwd()
-
-
-def resolve_project_path(p: str | os.PathLike) -> Path:
-    """An absolute path as is; a relative one against :func:`project_root` (so that the notebook
-    finds ``results/...`` whether the kernel starts in the repo root or in notebooks/)."""
-    p = Path(p)
-    return p if p.is_absolute() else project_root() / p
-
-
 def _stable_seed(*parts: object) -> int:
     """A 64-bit seed from the parts, identical in every Python process (unlike hash())."""
     text = "\x1f".join(str(p) for p in ("sgen-mos",) + parts)

@@ -1,6 +1,6 @@
 """The stages the notebooks call: load data, train models, evaluate them, and write tables.
 
-Folders (relative to the working directory unless given):
+Folders (relative paths are taken from the checkout's root, see sgenlib.paths):
   results/<profile>/   what is published: tables/, figures/, eval/, training/, gallery/, provenance/
   runs/<profile>/      checkpoints and trained generators (ignored by git)
   cache/               decoded CelebA arrays (ignored by git)
@@ -24,6 +24,7 @@ from .degrade import DegradeOptions
 from .evaluate import TestSet, evaluate, skimage_agreement, time_inference, write_gallery
 from .inference import load_generator
 from .paper import SCALES, paper_results, scale_name
+from .paths import resolve_project_path
 from .profiles import get_profile
 from .train import TrainConfig, device_name, train
 
@@ -60,8 +61,9 @@ def open_study(profile: str = "smoke", results_dir: str = "results", runs_dir: s
     dev = device or prof["device"]
     if dev == "auto":
         dev = "cuda" if torch.cuda.is_available() else "cpu"
-    return Study(prof, Path(results_dir) / profile, Path(runs_dir) / profile, Path(cache_dir),
-                 DegradeOptions(color=color, luma=luma, clip_noise=clip_noise), seed, torch.device(dev))
+    return Study(prof, resolve_project_path(results_dir) / profile, resolve_project_path(runs_dir) / profile,
+                 resolve_project_path(cache_dir), DegradeOptions(color=color, luma=luma, clip_noise=clip_noise),
+                 seed, torch.device(dev))
 
 
 def default_data_root() -> str:
@@ -70,7 +72,7 @@ def default_data_root() -> str:
 
 def load_data(study: Study, data_root: str | None = None, on_corrupt: str = "skip") -> Study:
     """Open CelebA, split it, decode (or load from cache) train and test, write the manifest."""
-    root = data_root or default_data_root()  # "" or None: $CELEBA_ROOT or data/celeba
+    root = resolve_project_path(data_root or default_data_root())  # "" or None: $CELEBA_ROOT or data/celeba
     source = celeba.open_celeba(root)
     prof = study.profile
     splits = celeba.make_splits(source, prof["split_mode"], study.seed, prof["limit"])

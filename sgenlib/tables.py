@@ -31,6 +31,7 @@ from . import mos as _mos
 from .archs import MODELS, build_discriminator, build_generator, forward_padded
 from .complexity import count_params, gflops
 from .paper import ABLATION_MODELS, SCALES, SOTA_MODELS, paper_n_study, scale_name
+from .paths import resolve_project_path
 from .study import Study, compare_with_paper, load_eval, write_table
 
 N_STUDY_MODELS: dict[int, str] = {2: "SGEN-MSE-N2", 3: "SGEN-MSE", 4: "SGEN-MSE-N4"}
@@ -93,7 +94,7 @@ def per_image_rows(source, models) -> pd.DataFrame:
 def load_ratings(ratings_dir) -> pd.DataFrame:
     """Every MOS rating under `ratings_dir` (relative paths against the checkout, as the MOS
     notebook does); an empty frame when there are none."""
-    return _mos.load_ratings(_mos.resolve_project_path(ratings_dir))
+    return _mos.load_ratings(resolve_project_path(ratings_dir))
 
 
 def our_mos(ratings: pd.DataFrame | None) -> pd.DataFrame:

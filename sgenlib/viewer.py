@@ -46,6 +46,7 @@ from .archs import MODELS
 from .evaluate import TestSet, restore_batches
 from .inference import MIN_SIDE, _as_array, _model_channels, load_generator, restore
 from .paper import SCALES, parse_scale, scale_name
+from .paths import resolve_project_path
 
 REFERENCES = ("ground_truth", "input")
 TITLES = {"ground_truth": "ground truth (HR)", "input": "degraded input"}
@@ -806,11 +807,6 @@ def viewer(source=None, generators=None, **kw):
     return __getattr__("RestorationViewer")(source, generators, **kw)
 
 
-def _resolve(p) -> Path:
-    from .mos import resolve_project_path
-    return resolve_project_path(p)
-
-
 def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", cache_dir="cache",
                 data_root: str | None = "", color: str = "gray", luma: str = "standard", clip_noise: bool = False,
                 seed: int = 0, live: bool = True, device: str | None = None, display_scale: int = 2,
@@ -824,7 +820,7 @@ def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", 
     show_models: the models ticked at start (None: see default_ticks).
     """
     from .study import default_data_root, open_study
-    results_dir, runs_dir, cache_dir = _resolve(results_dir), _resolve(runs_dir), _resolve(cache_dir)
+    results_dir, runs_dir, cache_dir = (resolve_project_path(p) for p in (results_dir, runs_dir, cache_dir))
     st = open_study(profile, str(results_dir), str(runs_dir), str(cache_dir), color=color, luma=luma,
                     clip_noise=clip_noise, seed=seed, device=device, **overrides)
     gallery_dir = st.results / "gallery"
@@ -833,7 +829,7 @@ def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", 
     if live:
         gens, notes = load_generators(st.runs, st.device, st.degrade.channels)
     if gens:
-        root = str(_resolve(data_root or default_data_root()))
+        root = str(resolve_project_path(data_root or default_data_root()))
         try:
             test = load_test_set(st, root)
             source = LiveSource(test, gens)

@@ -405,7 +405,7 @@ def test_widget_ignores_too_fast_clicks(gallery, tmp_path):
 
 # ------------------------------------------------------------------------------- NR proxy
 def test_nr_proxy_offline(gallery, monkeypatch):
-    import pypiqe  # noqa: F401  (installed by scripts/setup.sh)
+    __import__("pypiqe")  # installed by scripts/setup.sh: the proxy must not be silently absent
 
     def no_network(*a, **k):
         raise AssertionError("the NR proxy tried to open a network connection")

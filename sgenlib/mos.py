@@ -682,16 +682,7 @@ def _make_app_class():
     return RatingApp
 
 
-_RATING_APP_CLASS = None
-
-
-def __getattr__(name):  # lazy: ipywidgets is imported only when the app is used
-    global _RATING_APP_CLASS
-    if name == "RatingApp":
-        if _RATING_APP_CLASS is None:
-            _RATING_APP_CLASS = _make_app_class()
-        return _RATING_APP_CLASS
-    raise AttributeError(name)
+RatingApp = _make_app_class()
 
 
 def rating_app(
@@ -706,9 +697,8 @@ def rating_app(
 ):
     """The rating app (an ipywidgets VBox; display it in JupyterLab). ``min_view_s``: clicks
     sooner than this after an image appears are ignored (guards double clicks)."""
-    cls = __getattr__("RatingApp")
-    return cls(gallery_dir, ratings_dir=ratings_dir, n_per_scale=n_per_scale, models=models, seed=seed,
-               page_size=page_size, display_scale=display_scale, min_view_s=min_view_s)
+    return RatingApp(gallery_dir, ratings_dir=ratings_dir, n_per_scale=n_per_scale, models=models, seed=seed,
+                     page_size=page_size, display_scale=display_scale, min_view_s=min_view_s)
 
 
 # --------------------------------------------------------------------------------------------

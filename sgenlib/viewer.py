@@ -790,21 +790,12 @@ def _make_viewer_class():
     return RestorationViewer
 
 
-_VIEWER_CLASS = None
-
-
-def __getattr__(name):  # ipywidgets is imported only when the widget is used
-    global _VIEWER_CLASS
-    if name == "RestorationViewer":
-        if _VIEWER_CLASS is None:
-            _VIEWER_CLASS = _make_viewer_class()
-        return _VIEWER_CLASS
-    raise AttributeError(name)
+RestorationViewer = _make_viewer_class()
 
 
 def viewer(source=None, generators=None, **kw):
     """A RestorationViewer on a source (LiveSource, GallerySource or None) and generators for uploads."""
-    return __getattr__("RestorationViewer")(source, generators, **kw)
+    return RestorationViewer(source, generators, **kw)
 
 
 def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", cache_dir="cache",

@@ -125,18 +125,34 @@ def trained_models(study: Study) -> list[str]:
     return [m for m in MODELS if (study.runs / m / "generator.pt").is_file()]
 
 
+def _eval_key(study: Study, name: str) -> dict:
+    """What a model's scores depend on: the test split, the degradation, the seed, the metric
+    backend and (for a trained model) the generator file."""
+    gen = study.runs / name / "generator.pt"
+    return {"split_sha256": study.manifest["split_sha256"], "degrade": study.degrade.as_dict(),
+            "seed": study.seed, "backend": study.profile["metric_backend"],
+            "generator_mtime_ns": gen.stat().st_mtime_ns if name != "input" else None}
+
+
 def evaluate_models(study: Study, models: list[str], progress: bool = True) -> pd.DataFrame:
     """Score each model (and the degraded input) on the test split; writes eval/<model>.csv and
-    returns all per-image rows of `models` + 'input'."""
+    returns all per-image rows of `models` + 'input'. A model already scored on the same inputs
+    (eval/<model>.key.json) is read back, so SGEN scored for Tables 1-2 also serves Tables 3-5."""
     backend = study.profile["metric_backend"]
     frames = []
     for name in ["input", *models]:
+        csv_path, key_path = study.out("eval", f"{name}.csv"), study.out("eval", f"{name}.key.json")
+        key = _eval_key(study, name)
+        if csv_path.is_file() and key_path.is_file() and json.loads(key_path.read_text()) == key:
+            frames.append(pd.read_csv(csv_path, dtype={"image_id": str}))
+            continue
         g = None if name == "input" else load_generator(study.runs / name, study.device)
         df = evaluate(g, name, study.test, study.profile["eval_batch"], backend, progress)
-        df.to_csv(study.out("eval", f"{name}.csv"), index=False)
+        df.to_csv(csv_path, index=False)
         if backend == "torch":
             agree = skimage_agreement(g, study.test)
             study.out("eval", f"{name}_skimage_check.json").write_text(json.dumps(agree, indent=1))
+        key_path.write_text(json.dumps(key, indent=1))
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
 

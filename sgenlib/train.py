@@ -189,6 +189,11 @@ class Trainer:
             raise ValueError("no training images")
         self.images = images.to(self.device)                 # held on the device, once
         self.spec = MODELS[cfg.model]
+        # the weight on the adversarial term and where it sits: SGEN's lambda and placement, or a
+        # baseline's own published weight (always on the adversarial term)
+        own = self.spec.adv_weight is not None
+        self.adv_weight = self.spec.adv_weight if own else cfg.lam
+        self.lambda_on = "adversarial" if own else cfg.lambda_on
         torch.manual_seed(cfg.seed)
         c = degrade.channels
         self.G = build_generator(cfg.model, in_channels=c, width=cfg.width, gate=cfg.gate)
@@ -358,9 +363,7 @@ class Trainer:
                     p.requires_grad_(True)
         with autocast():
             content = self.content_fn(fake, target)
-        weight = self.spec.adv_weight if self.spec.adv_weight is not None else self.cfg.lam
-        lambda_on = self.cfg.lambda_on if self.spec.adv_weight is None else "adversarial"
-        loss_g = losses.generator_loss(content.float(), adversarial, weight, lambda_on)
+        loss_g = losses.generator_loss(content.float(), adversarial, self.adv_weight, self.lambda_on)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
@@ -471,8 +474,7 @@ class Trainer:
             "ddp_backend": dist.get_backend() if self.world > 1 else None,
             "content_loss": self.content_name,
             "adversarial": self.spec.adversarial,
-            "adv_weight": self.spec.adv_weight if self.spec.adv_weight is not None else self.cfg.lam,
-            "lambda_on": self.cfg.lambda_on if self.spec.adv_weight is None else "adversarial",
+            "adv_weight": self.adv_weight, "lambda_on": self.lambda_on,
             "params": sum(p.numel() for p in self.G.parameters()),
             "config": self.cfg.to_dict(), "degrade": self.degrade.as_dict(), "torch": torch.__version__,
         }

@@ -55,6 +55,8 @@ SPEED_ONLY_KEYS = ("compile", "compile_backend")
 """Settings that change how fast a run goes, not what it computes (ignored when matching runs)."""
 RESUME_IGNORED_KEYS = ("ckpt_every", "log_every", "steps") + SPEED_ONLY_KEYS
 """Settings a run may change when it resumes from a checkpoint."""
+STEP_ORDERS = ("g_then_d", "d_then_g")
+"""Order of the two updates of an adversarial step (TrainConfig.step_order); see Trainer.optimize."""
 
 
 @dataclass
@@ -76,6 +78,8 @@ class TrainConfig:
     channels_last: str = "auto"         # 'auto' = on CUDA only; 'on'; 'off'
     compile: bool = False               # torch.compile the generator (falls back to eager)
     compile_backend: str = "inductor"   # torch.compile backend ('inductor', 'aot_eager', ...)
+    step_order: str = "g_then_d"        # 'g_then_d' (authors' code: G step, then D on a new fake) or
+                                        # 'd_then_g' (kit v1: D step, then G step, on one fake)
     scales: list = field(default_factory=lambda: [list(s) for s in SCALES])
 
     def __post_init__(self):
@@ -91,6 +95,8 @@ class TrainConfig:
             raise ValueError("amp must be auto|bf16|off and channels_last auto|on|off")
         if not self.scales:
             raise ValueError("scales must name at least one (height, width)")
+        if self.step_order not in STEP_ORDERS:
+            raise ValueError(f"step_order must be one of {STEP_ORDERS}, got {self.step_order!r}")
         self.betas = tuple(self.betas)
         self.scales = [list(s) for s in self.scales]
 
@@ -162,7 +168,7 @@ class Trainer:
     """Holds the models, optimizers and data of one run; `run()` trains to cfg.steps.
 
     One step = `make_batch(step)` (sample, degrade on the device) then `optimize(inp, target)`
-    (one D step for adversarial models, one G step); `train_step` does both. Subclasses may
+    (one G step, and for adversarial models one D step, in cfg.step_order); `train_step` does both. Subclasses may
     replace `make_batch` (benchmarks/bench.py times a CPU data pipeline that way).
     """
 
@@ -337,38 +343,67 @@ class Trainer:
         return scale, inp, target
 
     def optimize(self, inp: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """One D step (adversarial models) and one G step on a batch; returns the device tensor
-        [loss_g, content, adversarial, loss_d] (nothing leaves the device here)."""
-        autocast = self._autocast
-        with autocast():
-            fake = forward_padded(self.G_run, inp, self.size_multiple)
-        loss_d = self._zero
-        if self.D is not None:
-            with autocast():
-                real_logits, fake_logits = self.D_run(target), self.D_run(fake.detach())
-            loss_d = losses.discriminator_loss(real_logits, fake_logits)
-            self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_d.step()
+        """One optimizer step of G and, for adversarial models, one of D, on a batch; returns the
+        device tensor [loss_g, content, adversarial, loss_d] (nothing leaves the device here).
+
+        cfg.step_order (eqs. 11-12 fix the losses, not the order of the updates):
+          'g_then_d'  the authors' code: G forward, G loss and step; then a new G forward (no
+                      gradients) with the updated G, and the D step on real vs that new fake.
+          'd_then_g'  kit v1: one G forward; the D step on real vs that fake, then the G step
+                      through the updated D.
+        Neither order draws random numbers, so a step stays a function of (seed, step).
+        """
+        if self.D is None:
+            with self._autocast():
+                fake = forward_padded(self.G_run, inp, self.size_multiple)
+            loss_g, content, _ = self._g_step(fake, target)
+            return torch.stack([loss_g, content, self._zero, self._zero])
+        if self.cfg.step_order == "d_then_g":
+            with self._autocast():
+                fake = forward_padded(self.G_run, inp, self.size_multiple)
+            loss_d = self._d_step(target, fake.detach())
+            loss_g, content, adv = self._g_step(fake, target)
+        else:
+            with self._autocast():
+                fake = forward_padded(self.G_run, inp, self.size_multiple)
+            loss_g, content, adv = self._g_step(fake, target)
+            with torch.no_grad(), self._autocast():
+                fake = forward_padded(self.G_run, inp, self.size_multiple)
+            loss_d = self._d_step(target, fake)
+        return torch.stack([loss_g, content, adv, loss_d])
+
+    def _d_step(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """One D step on real vs (detached) fake, eq. (12); returns the detached loss."""
+        with self._autocast():
+            real_logits, fake_logits = self.D_run(real), self.D_run(fake)
+        loss_d = losses.discriminator_loss(real_logits, fake_logits)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        return loss_d.detach().float()
+
+    def _g_step(self, fake: torch.Tensor, target: torch.Tensor):
+        """One G step on content + weighted adversarial loss, eq. (11); returns the detached
+        (loss_g, content, adversarial) (adversarial 0 for MSE-only models)."""
         adversarial = None
         if self.D is not None:
             # gradients flow through D to G only; D itself runs unwrapped (no DDP hooks to fire)
             for p in self._d_params:
                 p.requires_grad_(False)
             try:
-                with autocast():
+                with self._autocast():
                     adversarial = losses.adversarial_loss(self.D(fake))
             finally:
                 for p in self._d_params:
                     p.requires_grad_(True)
-        with autocast():
+        with self._autocast():
             content = self.content_fn(fake, target)
         loss_g = losses.generator_loss(content.float(), adversarial, self.adv_weight, self.lambda_on)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
         adv = adversarial.detach().float() if adversarial is not None else self._zero
-        return torch.stack([loss_g.detach().float(), content.detach().float(), adv, loss_d.detach().float()])
+        return loss_g.detach().float(), content.detach().float(), adv
 
     def train_step(self, step: int) -> tuple[tuple[int, int], torch.Tensor]:
         scale, inp, target = self.make_batch(step)
@@ -475,6 +510,7 @@ class Trainer:
             "content_loss": self.content_name,
             "adversarial": self.spec.adversarial,
             "adv_weight": self.adv_weight, "lambda_on": self.lambda_on,
+            "step_order": self.cfg.step_order if self.D is not None else None,
             "params": sum(p.numel() for p in self.G.parameters()),
             "config": self.cfg.to_dict(), "degrade": self.degrade.as_dict(), "torch": torch.__version__,
         }
@@ -577,6 +613,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int)
     p.add_argument("--gate", choices=["sigmoid", "lrelu"])
     p.add_argument("--lambda-on", choices=list(losses.LAMBDA_PLACEMENTS))
+    p.add_argument("--step-order", choices=list(STEP_ORDERS),
+                   help="g_then_d (authors' code, default) or d_then_g (kit v1)")
     p.add_argument("--amp", choices=["auto", "bf16", "off"])
     p.add_argument("--channels-last", choices=["auto", "on", "off"])
     p.add_argument("--compile", action="store_true", help="torch.compile the generator (eager if it fails)")
@@ -604,7 +642,8 @@ def main(argv: list[str] | None = None) -> int:
                   ckpt_every=prof["ckpt_every"], log_every=prof["log_every"])
         given = dict(steps=args.steps, batch_size=args.batch_size, width=args.width, lr=args.lr,
                      ckpt_every=args.ckpt_every, log_every=args.log_every, gate=args.gate,
-                     lambda_on=args.lambda_on, amp=args.amp, channels_last=args.channels_last,
+                     lambda_on=args.lambda_on, step_order=args.step_order, amp=args.amp,
+                     channels_last=args.channels_last,
                      compile_backend=args.compile_backend)
         kw.update({k: v for k, v in given.items() if v is not None})
         cfg = TrainConfig(model=args.model, seed=args.seed, compile=args.compile, **kw)

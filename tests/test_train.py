@@ -116,3 +116,48 @@ def test_sgen_mse_learns(few_faces, tmp_path):
         content = [float(r["content"]) for r in csv.DictReader(f)]
     first, last = sum(content[:5]) / 5, sum(content[-5:]) / 5
     assert last < 0.5 * first, (first, last)
+
+
+def _fakes_seen_by_d_step(order, images):
+    """Run one adversarial step in `order`; return (fake D's step saw, G(x) before, G(x) after)."""
+    t = Trainer(cfg(step_order=order), images, "unused", device="cpu", progress=False)
+    _, inp, target = t.make_batch(1)
+    with torch.no_grad():
+        before = t.G(inp).clone()
+    seen = []
+    d_run = t.D_run
+    t.D_run = lambda x: (seen.append(x.detach().clone()), d_run(x))[1]     # D's own step only
+    t.optimize(inp, target)
+    with torch.no_grad():
+        after = t.G(inp)
+    assert len(seen) == 2 and torch.equal(seen[0], target)               # real, then fake
+    return seen[1], before, after
+
+
+def test_step_order_authors_trains_d_on_a_new_fake(tiny_images):
+    """g_then_d (default, the authors' code): G steps first, and D is then trained on a fake made
+    by the updated G; d_then_g (kit v1): D is trained on the fake of the G before its step."""
+    assert TrainConfig(model="SGEN", steps=1).step_order == "g_then_d"
+    fake, before, after = _fakes_seen_by_d_step("g_then_d", tiny_images)
+    assert not torch.allclose(before, after)                              # G did change
+    assert torch.allclose(fake, after, atol=1e-6) and not torch.allclose(fake, before, atol=1e-4)
+    fake, before, after = _fakes_seen_by_d_step("d_then_g", tiny_images)
+    assert torch.allclose(fake, before, atol=1e-6) and not torch.allclose(fake, after, atol=1e-4)
+
+
+@pytest.mark.parametrize("order", ["g_then_d", "d_then_g"])
+def test_step_order_recorded_and_resumes_exactly(tmp_path, tiny_images, order):
+    full = train(cfg(steps=4, step_order=order), tiny_images, tmp_path / "full", progress=False)
+    assert full["step_order"] == order and full["config"]["step_order"] == order
+    Trainer(cfg(steps=4, step_order=order), tiny_images, tmp_path / "cut", progress=False).run(stop_after=3)
+    train(cfg(steps=4, step_order=order), tiny_images, tmp_path / "cut", progress=False)
+    a, b = weights(tmp_path / "full"), weights(tmp_path / "cut")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="other settings"):               # the order is part of the run
+        other = "d_then_g" if order == "g_then_d" else "g_then_d"
+        Trainer(cfg(steps=6, step_order=other), tiny_images, tmp_path / "cut", progress=False).run()
+
+
+def test_bad_step_order():
+    with pytest.raises(ValueError, match="step_order"):
+        cfg(step_order="both")

@@ -188,8 +188,32 @@ def compare_with_paper(per_image: pd.DataFrame, models: list[str]) -> pd.DataFra
     return out[[c for c in cols if c in out.columns]]
 
 
+def _run_summary(study: Study, model: str) -> dict | None:
+    """A model's recorded run summary (results/.../training/<model>_summary.json, else the run's
+    own train_summary.json); None when it was not trained in this profile."""
+    for path in (study.results / "training" / f"{model}_summary.json", study.runs / model / "train_summary.json"):
+        if path.is_file():
+            return json.loads(path.read_text())
+    return None
+
+
+def precision_label(study: Study, df: pd.DataFrame) -> str:
+    """' (trained in bf16)' when every trained model named in the table (columns model / a / b)
+    was trained in bf16 autocast (its run summary's amp_bf16), ' (trained in bf16: A, B)' when
+    some were, else ''."""
+    named = dict.fromkeys(str(v) for c in ("model", "a", "b") if c in df for v in df[c].dropna().unique())
+    summaries = {m: _run_summary(study, m) for m in named if m in MODELS}
+    trained = [m for m, s in summaries.items() if s is not None]
+    bf16 = [m for m in trained if summaries[m].get("amp_bf16")]
+    if not bf16:
+        return ""
+    return " (trained in bf16)" if len(bf16) == len(trained) else f" (trained in bf16: {', '.join(bf16)})"
+
+
 def write_table(study: Study, df: pd.DataFrame, stem: str, title: str, notes: list[str] = ()) -> Path:
-    """tables/<stem>.csv and tables/<stem>.md (title, the run's scale, the metric convention)."""
+    """tables/<stem>.csv and tables/<stem>.md (title, the run's scale, the metric convention). The
+    title says when the models of the table were trained in bf16 (their run summaries' amp_bf16)."""
+    title = title + precision_label(study, df)
     csv_path = study.out("tables", f"{stem}.csv")
     df.to_csv(csv_path, index=False, float_format="%.6g")
     m = study.manifest or {}

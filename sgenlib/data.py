@@ -25,13 +25,13 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from .degrade import rgb_to_gray_uint8
+from .degrade import DEFAULT_LUMA, rgb_to_gray_uint8
 
 CELEBA_SIZE = (218, 178)          # (H, W) of every aligned CelebA image
 CELEBA_TOTAL = 202_599
 PAPER_TEST, PAPER_VAL = 30_000, 20_000
 SPLITS = ("train", "val", "test")
-CACHE_VERSION = 1
+CACHE_VERSION = 2                 # 2: gray bit-exact with OpenCV cvtColor (15-bit fixed point)
 
 
 class CelebAError(RuntimeError):
@@ -187,7 +187,7 @@ def manifest(data: CelebA, splits: dict[str, list[str]], mode: str, seed: int,
     }
 
 
-def decode_image(data: CelebA, name: str, color: str = "gray", luma: str = "standard") -> np.ndarray:
+def decode_image(data: CelebA, name: str, color: str = "gray", luma: str = DEFAULT_LUMA) -> np.ndarray:
     """One face as uint8 (H, W) gray or (H, W, 3) RGB; CelebAError naming the file if it is corrupt
     or not 218x178."""
     where = data.describe(name)
@@ -202,7 +202,7 @@ def decode_image(data: CelebA, name: str, color: str = "gray", luma: str = "stan
     return rgb_to_gray_uint8(rgb, luma) if color == "gray" else np.ascontiguousarray(rgb)
 
 
-def load_images(data: CelebA, names: list[str], color: str = "gray", luma: str = "standard",
+def load_images(data: CelebA, names: list[str], color: str = "gray", luma: str = DEFAULT_LUMA,
                 cache_dir: str | os.PathLike | None = "cache", on_corrupt: str = "skip",
                 workers: int | None = None, desc: str = "decode") -> tuple[np.ndarray, list[str]]:
     """Decode `names` to a uint8 array (N, 1 or 3, H, W) and the names kept.

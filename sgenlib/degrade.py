@@ -1,13 +1,18 @@
 """The paper's degradation (section 4.1), in torch, batched, on whatever device the batch is on.
 
-    face (uint8, 218x178) --bicubic--> scale (H x W) = HR reference
+    face (uint8 gray, 218x178) --float32, bicubic--> scale (H x W) = HR reference
     HR --bicubic x1/4--> LR --+ N(0, sigma^2), sigma = 30 in 8-bit units--> noisy LR
     noisy LR --nearest x4--> network input (H x W), values mapped to [-1, 1]
 
-Facts from the authors' public code (NOTES.md), kept as defaults: OpenCV INTER_CUBIC resizes of
-uint8 images (so HR and LR are rounded to 8 bits before the noise), noise added in float and
-not clipped, grayscale input. torch's bicubic (align_corners=False, antialias=False) is the same
-kernel as OpenCV's INTER_CUBIC (a = -0.75); tests compare the two.
+Where the paper is silent the defaults follow the authors' public code (docs/protocol.md): the
+face is converted to 8-bit gray with OpenCV's BGR->gray formula applied to RGB data (luma
+"authors": 0.114 R + 0.587 G + 0.299 B), then converted to float32, and every resize runs in
+float (OpenCV INTER_CUBIC on float32 images): HR and LR are neither rounded nor clipped, and
+the noise is added in float, not clipped, not quantized. Options: luma="standard" (0.299 R +
+0.587 G + 0.114 B), clip_noise=True, round_8bit=True (kit v1: HR and LR rounded to 8 bits and
+clipped, as if resized as uint8 images). torch's bicubic (align_corners=False, antialias=False)
+is the same kernel as OpenCV's INTER_CUBIC (a = -0.75); tests/test_degrade.py compares the
+whole pipeline with the authors' OpenCV pipeline on real faces.
 """
 from __future__ import annotations
 
@@ -22,6 +27,11 @@ LUMA = {
     "standard": (0.299, 0.587, 0.114),  # ITU-R BT.601, what cv2 applies to BGR data correctly
     "authors": (0.114, 0.587, 0.299),   # the authors' code: BGR formula applied to RGB data
 }
+DEFAULT_LUMA = "authors"
+"""The luma of every entry point (data, study, training, viewer): the authors' code, as the paper
+does not say how the faces become gray."""
+_LUMA_Q15 = {"standard": (9798, 19235, 3735), "authors": (3735, 19235, 9798)}
+"""LUMA in OpenCV's 15-bit fixed point (0.299, 0.587 rounded; 0.114 takes the rest of 32768)."""
 
 
 @dataclass(frozen=True)
@@ -29,8 +39,9 @@ class DegradeOptions:
     """Everything that defines the degraded images; recorded with every result."""
 
     color: str = "gray"          # 'gray' (authors' code) or 'rgb'
-    luma: str = "standard"       # 'standard' or 'authors' (channels swapped); gray only
+    luma: str = DEFAULT_LUMA     # 'authors' (their code: channels swapped) or 'standard'; gray only
     clip_noise: bool = False     # clip the noisy LR to [0, 255] (the authors' code does not)
+    round_8bit: bool = False     # round and clip HR and LR to 8 bits (kit v1; the authors' code does not)
     noise_sigma: float = 30.0    # in 8-bit units
     factor: int = 4              # down / up sampling factor
 
@@ -52,12 +63,16 @@ class DegradeOptions:
         return asdict(self)
 
 
-def rgb_to_gray_uint8(rgb: np.ndarray, luma: str = "standard") -> np.ndarray:
-    """(..., 3) uint8 RGB -> (...) uint8 gray with the chosen luma weights, rounded."""
-    r, g, b = LUMA[luma]
-    x = rgb.astype(np.float32)
-    gray = r * x[..., 0] + g * x[..., 1] + b * x[..., 2]
-    return np.clip(np.rint(gray), 0, 255).astype(np.uint8)
+def rgb_to_gray_uint8(rgb: np.ndarray, luma: str = DEFAULT_LUMA) -> np.ndarray:
+    """(..., 3) uint8 RGB -> (...) uint8 gray with the chosen luma weights, bit-exact with OpenCV's
+    cvtColor (15-bit fixed point, rounded): 'standard' = COLOR_RGB2GRAY, 'authors' = COLOR_BGR2GRAY
+    applied to RGB data."""
+    if luma not in LUMA:
+        raise ValueError(f"luma must be one of {sorted(LUMA)}, got {luma!r}")
+    r, g, b = _LUMA_Q15[luma]
+    x = rgb.astype(np.int32)
+    gray = (r * x[..., 0] + g * x[..., 1] + b * x[..., 2] + (1 << 14)) >> 15
+    return gray.astype(np.uint8)
 
 
 def resize_bicubic(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -81,11 +96,14 @@ def check_scale(scale: tuple[int, int], factor: int = 4) -> None:
         raise ValueError(f"scale {h}x{w} must be positive and divisible by the factor {factor}")
 
 
-def reference_at_scale(images: torch.Tensor, scale: tuple[int, int]) -> torch.Tensor:
-    """uint8 (B, C, H0, W0) faces -> float HR references at `scale`, in [0, 255], rounded to 8 bits."""
+def reference_at_scale(images: torch.Tensor, scale: tuple[int, int], round_8bit: bool = False) -> torch.Tensor:
+    """uint8 (B, C, H0, W0) faces -> float32 HR references at `scale`, in 8-bit units (bicubic in
+    float, as the authors' code: not rounded, so they may leave [0, 255] slightly); `round_8bit`
+    rounds and clips them (kit v1)."""
     if images.dim() != 4:
         raise ValueError(f"expected a (B, C, H, W) batch, got shape {tuple(images.shape)}")
-    return resize_bicubic(images.float(), scale).round_().clamp_(0, 255)
+    hr = resize_bicubic(images.float(), scale)
+    return hr.round_().clamp_(0, 255) if round_8bit else hr
 
 
 def degrade_batch(images: torch.Tensor, scale: tuple[int, int], noise: torch.Tensor,
@@ -94,16 +112,19 @@ def degrade_batch(images: torch.Tensor, scale: tuple[int, int], noise: torch.Ten
 
     images: uint8 (B, C, H0, W0) on any device; noise: standard normal (B, C, H/f, W/f) on the
     same device (the caller owns the randomness, so test inputs can be made deterministic).
-    Returns (network input, HR target), both float (B, C, H, W) in [-1, 1] (the input may leave
-    that range slightly, as the noise is not clipped by default).
+    Returns (network input, HR target), both float (B, C, H, W), 8-bit units mapped to [-1, 1]
+    (the input leaves that range where the noise does, as it is not clipped by default; bicubic
+    overshoot takes the target a little outside it unless round_8bit).
     """
     check_scale(scale, opts.factor)
     h, w = scale
     lr_size = (h // opts.factor, w // opts.factor)
     if tuple(noise.shape[-2:]) != lr_size or noise.shape[0] != images.shape[0]:
         raise ValueError(f"noise has shape {tuple(noise.shape)}, expected (B, C, {lr_size[0]}, {lr_size[1]})")
-    hr = reference_at_scale(images, scale)
-    lr = resize_bicubic(hr, lr_size).round_().clamp_(0, 255)
+    hr = reference_at_scale(images, scale, opts.round_8bit)
+    lr = resize_bicubic(hr, lr_size)
+    if opts.round_8bit:
+        lr = lr.round_().clamp_(0, 255)
     lr = lr + opts.noise_sigma * noise.to(lr.dtype)
     if opts.clip_noise:
         lr = lr.clamp(0, 255)

@@ -9,7 +9,7 @@ import torch.nn as nn
 from PIL import Image
 
 from .archs import build_generator, forward_padded
-from .degrade import LUMA, to_model_range, to_pixel_range
+from .degrade import DEFAULT_LUMA, LUMA, to_model_range, to_pixel_range
 
 MIN_SIDE = 16
 
@@ -39,7 +39,7 @@ def _as_array(image, channels: int, luma: str) -> np.ndarray:
 
 
 @torch.no_grad()
-def restore(model: nn.Module, image, upscale: int = 1, luma: str = "standard") -> Image.Image:
+def restore(model: nn.Module, image, upscale: int = 1, luma: str = DEFAULT_LUMA) -> Image.Image:
     """Restore one degraded face and return a PIL image ('L' or 'RGB', as the model's channels).
 
     `image` is what the network expects: a noisy low-quality face at its target size (any size

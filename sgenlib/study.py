@@ -20,7 +20,7 @@ import torch
 from . import data as celeba
 from . import metrics
 from .archs import MODELS
-from .degrade import DegradeOptions
+from .degrade import DEFAULT_LUMA, DegradeOptions
 from .evaluate import TestSet, evaluate, skimage_agreement, time_inference, write_gallery
 from .inference import load_generator
 from .paper import SCALES, paper_results, scale_name
@@ -55,7 +55,7 @@ class Study:
 
 
 def open_study(profile: str = "smoke", results_dir: str = "results", runs_dir: str = "runs",
-               cache_dir: str = "cache", color: str = "gray", luma: str = "standard",
+               cache_dir: str = "cache", color: str = "gray", luma: str = DEFAULT_LUMA,
                clip_noise: bool = False, seed: int = 0, device: str | None = None, **overrides) -> Study:
     prof = get_profile(profile, **overrides)
     dev = device or prof["device"]

@@ -47,7 +47,7 @@ from tqdm.auto import tqdm
 
 from . import losses
 from .archs import MODELS, build_discriminator, build_generator, forward_padded, init_weights
-from .degrade import DegradeOptions, degrade_batch
+from .degrade import DEFAULT_LUMA, LUMA, DegradeOptions, degrade_batch
 from .paper import SCALES
 
 LOSS_COLUMNS = ["step", "scale", "loss_g", "content", "adversarial", "loss_d", "seconds"]
@@ -621,7 +621,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--compile-backend", default=None, help="torch.compile backend (default inductor)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (under torchrun: LOCAL_RANK's GPU)")
     p.add_argument("--color", choices=["gray", "rgb"], default="gray")
-    p.add_argument("--luma", choices=["standard", "authors"], default="standard")
+    p.add_argument("--luma", choices=sorted(LUMA), default=DEFAULT_LUMA,
+                   help="gray conversion: authors (their code's swapped formula, default) or standard")
     p.add_argument("--clip-noise", action="store_true")
     p.add_argument("--cache", default="cache", help="decoded-image cache folder")
     p.add_argument("--train-images", type=int, help="use a seeded sample of this many training images")

@@ -43,6 +43,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 from . import data as celeba
 from . import metrics
 from .archs import MODELS
+from .degrade import DEFAULT_LUMA
 from .evaluate import TestSet, restore_batches
 from .inference import MIN_SIDE, _as_array, _model_channels, load_generator, restore
 from .paper import SCALES, parse_scale, scale_name
@@ -308,7 +309,7 @@ def decode_upload(data: bytes, name: str = "upload") -> Image.Image:
 
 
 def upload_panels(image: Image.Image, generators: dict, models: list[str], mode: str = "input",
-                  luma: str = "standard", max_side: int = MAX_UPLOAD_SIDE) -> tuple[list[Panel], str]:
+                  luma: str = DEFAULT_LUMA, max_side: int = MAX_UPLOAD_SIDE) -> tuple[list[Panel], str]:
     """Restore an uploaded face with each of `models`.
 
     mode 'input': the image is a degraded network input, restored at its own size.
@@ -451,7 +452,7 @@ def _make_viewer_class():
         """
 
         def __init__(self, source=None, generators: dict | None = None, save_dir="results/viewer",
-                     luma: str = "standard", display_scale: int = 2, status: str = "", seed: int | None = None,
+                     luma: str = DEFAULT_LUMA, display_scale: int = 2, status: str = "", seed: int | None = None,
                      label: str = "", upload_note: str = "", show_models=None):
             super().__init__()
             self.source = source
@@ -799,7 +800,7 @@ def viewer(source=None, generators=None, **kw):
 
 
 def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", cache_dir="cache",
-                data_root: str | None = "", color: str = "gray", luma: str = "standard", clip_noise: bool = False,
+                data_root: str | None = "", color: str = "gray", luma: str = DEFAULT_LUMA, clip_noise: bool = False,
                 seed: int = 0, live: bool = True, device: str | None = None, display_scale: int = 2,
                 show_models=None, **overrides):
     """The viewer of one profile, choosing its source.

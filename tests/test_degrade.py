@@ -4,14 +4,69 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
+from sgenlib import data
 from sgenlib.degrade import (DegradeOptions, degrade_batch, degrade_test_batch, rgb_to_gray_uint8,
                              fixed_noise)
 from sgenlib.paper import SCALES
 
-# Tolerance: torch's bicubic and OpenCV's INTER_CUBIC share the kernel (a = -0.75); OpenCV works in
-# fixed point on uint8, so after rounding to 8 bits a pixel may differ by one gray level.
+# Tolerance of the uint8 (kit v1, round_8bit) comparison: OpenCV works in fixed point on uint8, so
+# after rounding to 8 bits a pixel may differ by one gray level.
 MAX_LEVELS, MEAN_LEVELS = 1.0, 0.05
+# Tolerance of the float32 comparison (the default pipeline, the authors'): torch's bicubic and
+# OpenCV's INTER_CUBIC on float32 share the kernel (a = -0.75) and differ only in float rounding
+# order: measured here at most 0.0017 (input) and 0.0038 (reference) gray levels on these 24 faces at
+# the six scales. Rounding to 8 bits (round_8bit, kit v1) alone moves pixels by up to 0.5 levels, and
+# clipping the bicubic overshoot by up to 23 levels, so this tolerance tells the two pipelines apart.
+FLOAT_MAX_LEVELS = 0.01
+
+
+def authors_pipeline(rgb_u8: np.ndarray, scale, noise: np.ndarray, sigma=30.0):
+    """The authors' degradation, written from their code's steps with OpenCV: cvtColor BGR2GRAY on
+    RGB data (their swapped luma), float32, INTER_CUBIC to the scale, INTER_CUBIC x1/4, + sigma *
+    noise in float (not clipped, not quantized), INTER_NEAREST x4, then [0, 255] -> [-1, 1].
+    Returns (network input, reference), float32 in [-1, 1] units."""
+    h, w = scale
+    gray = cv2.cvtColor(rgb_u8, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    hr = cv2.resize(gray, (w, h), interpolation=cv2.INTER_CUBIC)
+    lr = cv2.resize(hr, (w // 4, h // 4), interpolation=cv2.INTER_CUBIC)
+    lr = lr + np.float32(sigma) * noise.astype(np.float32)
+    up = cv2.resize(lr, (w, h), interpolation=cv2.INTER_NEAREST)
+    return up / 127.5 - 1.0, hr / 127.5 - 1.0
+
+
+@pytest.fixture(scope="module")
+def rgb_faces(celeba_dir, tmp_path_factory):
+    """24 real faces as decoded RGB (for OpenCV) and as the kit's gray uint8 (default luma)."""
+    src = data.open_celeba(celeba_dir)
+    names = src.names[:24]
+    rgb = np.stack([data.decode_image(src, n, color="rgb") for n in names])
+    gray, _ = data.load_images(src, names, cache_dir=tmp_path_factory.mktemp("gray"))
+    return rgb, gray
+
+
+def test_gray_is_opencv_bit_exact(rgb_faces):
+    """Both lumas equal OpenCV's cvtColor pixel for pixel; the default is the authors' (BGR2GRAY on RGB)."""
+    rgb, gray = rgb_faces
+    assert DegradeOptions().luma == "authors"
+    for i in range(len(rgb)):
+        assert np.array_equal(gray[i, 0], cv2.cvtColor(rgb[i], cv2.COLOR_BGR2GRAY))
+        assert np.array_equal(rgb_to_gray_uint8(rgb[i], "standard"), cv2.cvtColor(rgb[i], cv2.COLOR_RGB2GRAY))
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_matches_authors_float32_pipeline(rgb_faces, scale):
+    """The default degradation equals the authors' float32 OpenCV pipeline on real faces with the
+    same noise, input and reference, within FLOAT_MAX_LEVELS gray levels."""
+    rgb, gray = rgb_faces
+    h, w = scale
+    noise = torch.randn(len(gray), 1, h // 4, w // 4, generator=torch.Generator().manual_seed(7))
+    inp, target = degrade_batch(torch.from_numpy(gray), scale, noise)
+    for i in range(len(gray)):
+        ref_in, ref_hr = authors_pipeline(rgb[i], scale, noise[i, 0].numpy())
+        for got, ref in ((inp[i, 0].numpy(), ref_in), (target[i, 0].numpy(), ref_hr)):
+            assert 127.5 * np.abs(got - ref).max() <= FLOAT_MAX_LEVELS
 
 
 def opencv_pipeline(face_u8: np.ndarray, scale, noise: np.ndarray, sigma=30.0, clip=False):
@@ -27,12 +82,13 @@ def opencv_pipeline(face_u8: np.ndarray, scale, noise: np.ndarray, sigma=30.0, c
 
 @pytest.mark.parametrize("scale", SCALES)
 @pytest.mark.parametrize("clip", [False, True])
-def test_matches_opencv(few_faces, scale, clip):
+def test_round_8bit_matches_uint8_opencv(few_faces, scale, clip):
+    """round_8bit=True (kit v1) equals an OpenCV pipeline that resizes uint8 images."""
     faces, _ = few_faces
     faces = faces[:4]
     h, w = scale
     noise = torch.randn(len(faces), 1, h // 4, w // 4, generator=torch.Generator().manual_seed(1))
-    inp, target = degrade_batch(torch.from_numpy(faces), scale, noise, DegradeOptions(clip_noise=clip))
+    inp, target = degrade_batch(torch.from_numpy(faces), scale, noise, DegradeOptions(clip_noise=clip, round_8bit=True))
     assert inp.shape == target.shape == (len(faces), 1, h, w)
     for i in range(len(faces)):
         ref_in, ref_hr = opencv_pipeline(faces[i, 0], scale, noise[i, 0].numpy(), clip=clip)
@@ -60,9 +116,10 @@ def test_luma_formulas():
     swapped = rgb_to_gray_uint8(rgb, "authors")
     assert std.tolist() == [[76, 29]]          # 0.299 * 255, 0.114 * 255
     assert swapped.tolist() == [[29, 76]]      # the channel swap of the authors' code
-    # the standard formula agrees with OpenCV's RGB->gray
-    img = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
-    assert np.abs(rgb_to_gray_uint8(img).astype(int) - cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)).max() <= 1
+    # bit-exact with OpenCV on every kind of pixel
+    img = np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8)
+    assert np.array_equal(rgb_to_gray_uint8(img, "standard"), cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
+    assert np.array_equal(rgb_to_gray_uint8(img, "authors"), cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
 
 
 def test_rgb_option_keeps_three_channels():

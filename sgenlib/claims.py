@@ -1,70 +1,290 @@
-"""The paper's claims about PSNR / SSIM, each decided by confidence intervals on our own run.
+"""The paper's claims about PSNR / SSIM, each decided by one primary paired test on our own run.
 
-Every model is scored on the same test images, so two models are compared by the per-image
-difference (paired), and the claim "A > B" at a scale is
-  * "holds"      when the 95% bootstrap CI of mean(A - B) lies above 0,
-  * "reversed"   when it lies below 0,
-  * "unresolved" when it contains 0.
-A claim over several scales (or pairs) holds when every part holds, is contradicted when any part
-is reversed, and is unresolved otherwise.
+A claim is one ordering the paper states, "A > B" (a higher PSNR, or SSIM). The paper's
+statements (STATEMENTS) are conjunctions of such claims; 13 distinct claims, each tested on PSNR
+and on SSIM: a family of up to 26 tests.
+
+Primary test of a claim (one per claim and metric). Every model is scored on the same test images
+with the same deterministic noise at every scale (sgenlib.evaluate), so for each test image i
+    d_i = mean over the six scales of metric(A) - mean over the six scales of metric(B)
+(images scored at all six scales by both models only), and the claim is tested on mean(d):
+  * interval: 95% BCa bootstrap interval of mean(d) over test images (B = 10,000 resamples;
+    acceleration from the jackknife). With k > 1 trainings per model (profile setting `seeds`)
+    d_{s,i} is kept per training seed s (seed s of A paired with seed s of B: both saw the same
+    batches and noise) and the bootstrap resamples seeds and images (two-way, crossed: the same
+    test images serve every seed), bias-corrected percentile (BC) interval. With k = 1 the
+    interval covers test images only, not the variation between trainings.
+  * p-value: two-sided, by inverting the same bootstrap interval: the smallest level at which the
+    interval excludes 0 (so p < 0.05 exactly when the 95% interval excludes 0); its resolution is
+    about 2 / (B + 1).
+  * Holm's step-down correction over every claim and metric tested (the family of the table).
+  * verdict:
+      reproduced      Holm-adjusted p < 0.05 and mean(d) > 0 (the paper's order, significant);
+      not reproduced  Holm-adjusted p < 0.05 and mean(d) < 0 (the opposite order, significant);
+      inconclusive    Holm-adjusted p >= 0.05 (this run cannot tell the two apart);
+      missing         a model was not trained or scored at all six scales (not tested).
+    The paper's own effect (its mean-over-scales difference) is shown beside ours, as detail.
+A statement is reproduced when all its claims are, not reproduced when any is, else inconclusive
+(missing when any claim is missing and none is not reproduced). Per-scale comparisons (95% BCa
+CIs, unadjusted) are detail only; they decide nothing.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .metrics import bootstrap_ci
+from .paper import SCALES, paper_n_study, paper_results, scale_name
 
+PAPER_STEPS = 500_000
+"""Steps the authors trained (batch 64): every claims table states ours against it."""
+ALPHA = 0.05
+N_BOOT = 10_000
 ABLATIONS = ["SGEN", "MEN", "AEN", "CEN"]
 BASELINES = ["SRCNN", "SRResNet", "SRGAN", "RED-Net", "URDGN"]
+N_STUDY = {"SGEN-MSE-N2": 2, "SGEN-MSE": 3, "SGEN-MSE-N4": 4}
+STATEMENTS: dict[str, list[tuple[str, str]]] = {
+    "SGEN-MSE best of Tables 1-4": [("SGEN-MSE", m) for m in ABLATIONS + BASELINES],
+    "CEN > AEN > MEN": [("CEN", "AEN"), ("AEN", "MEN")],
+    "every baseline below SGEN-MSE": [("SGEN-MSE", m) for m in BASELINES],
+    "N=4 > N=3 > N=2 (MSE-only)": [("SGEN-MSE-N4", "SGEN-MSE"), ("SGEN-MSE", "SGEN-MSE-N2")],
+}
+"""The paper's statements, each the conjunction of the claims 'A > B' it lists."""
+CLAIM_COLUMNS = ["claim", "a", "b", "metric", "statements", "verdict", "mean_diff", "ci_low", "ci_high",
+                 "p", "p_holm", "paper_diff", "ci_covers_paper_diff", "n_images", "n_seeds", "interval"]
 
 
-def paired_difference(per_image: pd.DataFrame, a: str, b: str, metric: str, scale: str | None = None) -> dict:
-    """Mean of metric(A) - metric(B) over the images both were scored on (one scale, or the
-    per-image mean over all scales), with its 95% bootstrap CI."""
-    df = per_image if scale is None else per_image[per_image.scale == scale]
-    wide = df.pivot_table(index=["image_id"] + ([] if scale is None else ["scale"]), columns="model",
-                          values=metric, aggfunc="mean")
-    if a not in wide or b not in wide:
-        return {"a": a, "b": b, "metric": metric, "scale": scale or "all", "mean": np.nan,
-                "ci_low": np.nan, "ci_high": np.nan, "n": 0, "verdict": "missing"}
-    d = (wide[a] - wide[b]).dropna().to_numpy()
-    lo, hi = bootstrap_ci(d)
-    verdict = "holds" if lo > 0 else "reversed" if hi < 0 else "unresolved"
-    return {"a": a, "b": b, "metric": metric, "scale": scale or "all", "mean": float(d.mean()) if len(d) else np.nan,
-            "ci_low": lo, "ci_high": hi, "n": len(d), "verdict": verdict if len(d) > 1 else "missing"}
+def claim_pairs() -> list[tuple[str, str]]:
+    """The distinct claims (A, B) of STATEMENTS, in order of first mention."""
+    return list(dict.fromkeys(p for pairs in STATEMENTS.values() for p in pairs))
+
+
+def _full_scales(per_image: pd.DataFrame) -> list[str]:
+    present = set(per_image["scale"])
+    return [scale_name(s) for s in SCALES if scale_name(s) in present]
+
+
+def image_means(per_image: pd.DataFrame, model: str, metric: str) -> pd.Series:
+    """Each (train_seed, image_id)'s mean of `metric` over the six scales, for images scored at
+    every scale (train_seed 0 when the frame has no train_seed column)."""
+    df = per_image[per_image["model"] == model]
+    if "train_seed" not in df:
+        df = df.assign(train_seed=0)
+    if not len(df):
+        return pd.Series(dtype=float)
+    wide = df.pivot_table(index=["train_seed", "image_id"], columns="scale", values=metric, aggfunc="mean")
+    wide = wide.reindex(columns=[scale_name(s) for s in SCALES]).dropna()
+    return wide.mean(axis=1)
+
+
+def paired_matrix(per_image: pd.DataFrame, a: str, b: str, metric: str) -> np.ndarray:
+    """(seeds, images) matrix of d = mean-over-scales(A) - mean-over-scales(B), over the seeds
+    both models have and the images every one of those trainings scored at every scale."""
+    d = (image_means(per_image, a, metric) - image_means(per_image, b, metric)).dropna()
+    if not len(d):
+        return np.empty((0, 0))
+    grid = d.unstack("image_id").dropna(axis=1)
+    return grid.to_numpy(dtype=float)
+
+
+def _jackknife_acceleration(v: np.ndarray) -> float:
+    n = len(v)
+    loo = (v.sum() - v) / (n - 1)
+    u = loo.mean() - loo
+    den = 6.0 * (u ** 2).sum() ** 1.5
+    return float((u ** 3).sum() / den) if den > 0 else 0.0
+
+
+def bootstrap_test(d: np.ndarray, n_boot: int = N_BOOT, alpha: float = ALPHA, seed: int = 0) -> dict:
+    """Mean of the (seeds, images) matrix `d`, its (1 - alpha) bootstrap interval and the
+    two-sided p-value of mean = 0 by inverting that interval (see the module docstring): BCa over
+    images for one seed, bias-corrected two-way (seeds x images) bootstrap for several."""
+    d = np.atleast_2d(np.asarray(d, dtype=float))
+    k, n = d.shape
+    out = {"mean_diff": float(d.mean()) if d.size else np.nan, "ci_low": np.nan, "ci_high": np.nan,
+           "p": np.nan, "n_images": n, "n_seeds": k,
+           "interval": "BCa, images" if k == 1 else "BC, two-way bootstrap (seeds x images)"}
+    if n < 2:
+        return out
+    theta = out["mean_diff"]
+    if np.all(d == d.flat[0]):
+        out.update(ci_low=theta, ci_high=theta, p=1.0 if theta == 0 else 0.0)
+        return out
+    rng = np.random.default_rng(seed)
+    boot = np.empty(n_boot)
+    chunk = max(1, 4_000_000 // n)
+    for start in range(0, n_boot, chunk):
+        m = min(chunk, n_boot - start)
+        idx = rng.integers(0, n, (m, n))
+        if k == 1:
+            boot[start:start + m] = d[0][idx].mean(axis=1)
+        else:
+            draws = rng.integers(0, k, (m, k))
+            w = (draws[:, :, None] == np.arange(k)).sum(axis=1) / k     # (m, k) seed weights
+            rows = w @ d                                               # (m, n): seed-resampled
+            boot[start:start + m] = np.take_along_axis(rows, idx, axis=1).mean(axis=1)
+    a = _jackknife_acceleration(d[0]) if k == 1 else 0.0
+    frac = ((boot < theta).sum() + 0.5 * (boot == theta).sum()) / n_boot
+    z0 = stats.norm.ppf(np.clip(frac, 1 / (n_boot + 1), n_boot / (n_boot + 1)))
+
+    def level(z):                               # BCa: nominal normal quantile -> bootstrap quantile level
+        return stats.norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
+
+    z = stats.norm.ppf(1 - alpha / 2)
+    out["ci_low"] = float(np.quantile(boot, level(-z)))
+    out["ci_high"] = float(np.quantile(boot, level(z)))
+    # p: the level beta at which a one-sided interval's end reaches 0, i.e. level(z_beta) = q0
+    q0 = ((boot < 0).sum() + 0.5 * (boot == 0).sum()) / n_boot
+    w = stats.norm.ppf(np.clip(q0, 1 / (n_boot + 1), n_boot / (n_boot + 1))) - z0
+    v = w / (1 + a * w) if 1 + a * w > 0 else w
+    beta = stats.norm.cdf(v - z0)
+    out["p"] = float(min(1.0, 2 * min(beta, 1 - beta)))
+    return out
+
+
+def holm(p) -> np.ndarray:
+    """Holm's step-down adjusted p-values (NaN entries are not tested and stay NaN)."""
+    p = np.asarray(p, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = len(ok)
+    order = ok[np.argsort(p[ok], kind="stable")]
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out
+
+
+def verdict(mean_diff: float, p_holm: float, alpha: float = ALPHA) -> str:
+    if not np.isfinite(p_holm):
+        return "missing"
+    if p_holm < alpha:
+        return "reproduced" if mean_diff > 0 else "not reproduced"
+    return "inconclusive"
 
 
 def combine(verdicts: list[str]) -> str:
+    """A statement's verdict from its claims' verdicts."""
+    if "not reproduced" in verdicts:
+        return "not reproduced"
     if not verdicts or "missing" in verdicts:
         return "missing"
-    if all(v == "holds" for v in verdicts):
-        return "holds"
-    if any(v == "reversed" for v in verdicts):
-        return "contradicted"
-    return "unresolved"
+    if all(v == "reproduced" for v in verdicts):
+        return "reproduced"
+    return "inconclusive"
 
 
-def check_claims(per_image: pd.DataFrame, metrics=("psnr_db", "ssim")) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(summary: one row per claim and metric, details: every paired comparison behind it)."""
-    scales = sorted(per_image["scale"].unique(), key=lambda s: int(s.split("x")[0]))
-    claims = {
-        "SGEN-MSE best of Tables 1-4": [("SGEN-MSE", m) for m in ABLATIONS + BASELINES],
-        "CEN > AEN > MEN": [("CEN", "AEN"), ("AEN", "MEN")],
-        "every baseline below SGEN-MSE": [("SGEN-MSE", m) for m in BASELINES],
-        "N=4 > N=3 > N=2 (MSE-only)": [("SGEN-MSE-N4", "SGEN-MSE"), ("SGEN-MSE", "SGEN-MSE-N2")],
-    }
-    summary, details = [], []
-    for claim, pairs in claims.items():
+def paper_difference(a: str, b: str, metric: str) -> float:
+    """The paper's mean-over-six-scales difference A - B (Tables 1-4; Table 5 for the N study)."""
+    if a in N_STUDY and b in N_STUDY:
+        t5 = paper_n_study().set_index("n_levels")
+        if metric in t5:
+            return float(t5[metric][N_STUDY[a]] - t5[metric][N_STUDY[b]])
+    p = paper_results().drop_duplicates(["model", "scale"])
+    if metric not in p:
+        return np.nan
+    ma, mb = (p[p["model"] == m].set_index("scale")[metric] for m in (a, b))
+    both = ma.index.intersection(mb.index)
+    return float((ma[both] - mb[both]).mean()) if len(both) == len(SCALES) else np.nan
+
+
+def check_claims(per_image: pd.DataFrame, metrics=("psnr_db", "ssim"), n_boot: int = N_BOOT,
+                 alpha: float = ALPHA, details: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(claims: one row per claim and metric, CLAIM_COLUMNS; statements: one row per statement and
+    metric; details: per-scale paired differences with unadjusted 95% BCa CIs, detail only).
+    `per_image` may carry a train_seed column (several trainings per model)."""
+    rows = []
+    for a, b in claim_pairs():
         for metric in metrics:
-            parts = []
-            for a, b in pairs:
-                per_scale = [paired_difference(per_image, a, b, metric, s) for s in scales]
-                for r in per_scale:
-                    details.append({"claim": claim, **r})
-                parts += [r["verdict"] for r in per_scale]
-            summary.append({"claim": claim, "metric": metric, "verdict": combine(parts),
-                            "comparisons": len(parts), "holds": parts.count("holds"),
-                            "reversed": parts.count("reversed"), "unresolved": parts.count("unresolved"),
-                            "missing": parts.count("missing")})
-    return pd.DataFrame(summary), pd.DataFrame(details)
+            r = bootstrap_test(paired_matrix(per_image, a, b, metric), n_boot, alpha)
+            pd_ = paper_difference(a, b, metric)
+            rows.append({"claim": f"{a} > {b}", "a": a, "b": b, "metric": metric,
+                         "statements": "; ".join(s for s, pairs in STATEMENTS.items() if (a, b) in pairs),
+                         **r, "paper_diff": pd_,
+                         "ci_covers_paper_diff": bool(r["ci_low"] <= pd_ <= r["ci_high"])
+                         if np.isfinite(pd_) and np.isfinite(r["ci_low"]) else None})
+    claims = pd.DataFrame(rows)
+    claims["p_holm"] = holm(claims["p"])
+    claims["verdict"] = [verdict(m, p, alpha) for m, p in zip(claims["mean_diff"], claims["p_holm"])]
+    claims = claims[CLAIM_COLUMNS]
+    summary = []
+    for statement, pairs in STATEMENTS.items():
+        for metric in metrics:
+            sel = claims[(claims["metric"] == metric) & claims[["a", "b"]].apply(tuple, axis=1).isin(pairs)]
+            v = sel["verdict"].tolist()
+            summary.append({"statement": statement, "metric": metric, "verdict": combine(v), "claims": len(v),
+                            **{k: v.count(k) for k in ("reproduced", "not reproduced", "inconclusive", "missing")}})
+    detail = pd.DataFrame(per_scale_details(per_image, metrics) if details else [])
+    return claims, pd.DataFrame(summary), detail
+
+
+def per_scale_details(per_image: pd.DataFrame, metrics=("psnr_db", "ssim")) -> list[dict]:
+    """Every claim at every scale: mean paired difference over test images (seed-averaged) with its
+    unadjusted 95% BCa CI. Detail only: no verdict is taken from these."""
+    out = []
+    df = per_image if "train_seed" in per_image else per_image.assign(train_seed=0)
+    for a, b in claim_pairs():
+        for metric in metrics:
+            for scale in _full_scales(df):
+                at = df[df["scale"] == scale]
+                wide = at.pivot_table(index="image_id", columns="model", values=metric, aggfunc="mean")
+                if a not in wide or b not in wide:
+                    out.append({"claim": f"{a} > {b}", "metric": metric, "scale": scale, "mean_diff": np.nan,
+                                "ci_low": np.nan, "ci_high": np.nan, "n_images": 0})
+                    continue
+                d = (wide[a] - wide[b]).dropna().to_numpy()
+                lo, hi = bootstrap_ci(d)
+                out.append({"claim": f"{a} > {b}", "metric": metric, "scale": scale,
+                            "mean_diff": float(d.mean()) if len(d) else np.nan, "ci_low": lo, "ci_high": hi,
+                            "n_images": len(d)})
+    return out
+
+
+def claims_notes(steps: dict[str, int | float], batch: dict[str, int | float], seeds: int,
+                 n_tests: int, alpha: float = ALPHA) -> list[str]:
+    """The notes every claims table carries: training length against the paper's, what the
+    intervals cover, and how a verdict is reached. `steps` / `batch`: per model, from the run
+    summaries (NaN or absent when not trained)."""
+    trained = {m: s for m, s in steps.items() if s == s and s is not None}
+    if trained:
+        lo, hi = min(trained.values()), max(trained.values())
+        span = f"{int(lo):,}" if lo == hi else f"{int(lo):,} to {int(hi):,}"
+        batches = sorted({int(b) for m, b in batch.items() if m in trained and b == b and b is not None})
+        length = (f"Training length: {span} steps (batch {', '.join(map(str, batches))}) against the paper's "
+                  f"{PAPER_STEPS:,} steps at batch 64 ({hi / PAPER_STEPS:.2%} of them at most): a verdict is about "
+                  "these models, not about fully trained ones.")
+    else:
+        length = f"Training length: no model of these claims was trained here (the paper: {PAPER_STEPS:,} steps)."
+    cover = ("Intervals cover test images only, not training seeds: each model was trained once (profile setting "
+             "seeds = 1), so the variation between trainings is not in them."
+             if seeds <= 1 else
+             f"Intervals cover test images and training seeds: {seeds} trainings per model (profile setting seeds), "
+             "resampled with the images by a two-way bootstrap.")
+    rule = (f"Each claim 'A > B' is decided by one paired test: per test image, the mean over the six scales of A "
+            f"minus that of B; 95% bootstrap interval (BCa over images; BC two-way with several seeds) and a "
+            f"two-sided p-value from the same bootstrap; Holm-corrected over the {n_tests} claim x metric tests of "
+            f"this table. reproduced: adjusted p < {alpha} in the paper's order; not reproduced: adjusted p < "
+            f"{alpha} in the opposite order; inconclusive: adjusted p >= {alpha}. Per-scale comparisons are detail "
+            "only. paper_diff: the paper's own mean-over-scales difference (not part of the verdict).")
+    return [length, cover, rule]
+
+
+def claims_tables(study, models=None, n_boot: int = N_BOOT) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Decide the claims on a study's scores (every training of every model) and write
+    tables/claims.*, claims_statements.* and claims_details.* with their notes."""
+    from .archs import MODELS
+    from .study import load_eval_seeds, run_summary, write_table
+    models = list(models or MODELS)
+    per_image = load_eval_seeds(study, models)
+    claims, statements, details = check_claims(per_image, n_boot=n_boot)
+    involved = sorted({m for pair in claim_pairs() for m in pair})
+    summaries = {m: run_summary(study, m) or {} for m in involved}
+    notes = claims_notes({m: s.get("steps", np.nan) for m, s in summaries.items()},
+                         {m: s.get("batch_size", np.nan) for m, s in summaries.items()},
+                         int(study.profile.get("seeds", 1)), int(claims["p"].notna().sum()))
+    write_table(study, claims, "claims", "The paper's PSNR/SSIM claims: one paired test each, Holm-corrected", notes)
+    write_table(study, statements, "claims_statements", "The paper's statements (conjunctions of the claims)", notes)
+    write_table(study, details, "claims_details", "Every claim per scale (detail only: unadjusted 95% CIs)", notes)
+    return claims, statements, details

@@ -6,6 +6,9 @@ gpu-quick  the whole study (twelve trainings and their evaluations) sized to fit
            on one H100/H200: paper widths, official partition of whatever images are given,
            1,000 steps at batch 64 (0.2% of the paper's 500,000 steps).
 paper      the paper's settings: paper split, 500,000 steps at batch 64, paper widths.
+
+seeds (every profile, default 1): trainings per model with different seeds (the run's seed, +1,
+...); with more than one, the claims' intervals cover training seeds as well as test images.
 """
 from __future__ import annotations
 
@@ -16,19 +19,19 @@ PROFILES: dict[str, dict] = {
         "split_mode": "official", "limit": {"train": 48, "val": 8, "test": 6},
         "steps": 4, "batch_size": 4, "width": 0.125, "ckpt_every": 2, "log_every": 1,
         "eval_batch": 12, "metric_backend": "skimage", "gallery_images": 2, "mos_set_per_scale": 2,
-        "timing_repeats": 2, "device": "auto",
+        "timing_repeats": 2, "device": "auto", "seeds": 1,
     },
     "gpu-quick": {
         "split_mode": "official", "limit": {"train": None, "val": 200, "test": 600},
         "steps": 1000, "batch_size": 64, "width": 1.0, "ckpt_every": 500, "log_every": 50,
         "eval_batch": 100, "metric_backend": "torch", "gallery_images": 4, "mos_set_per_scale": 48,
-        "timing_repeats": 20, "device": "auto",
+        "timing_repeats": 20, "device": "auto", "seeds": 1,
     },
     "paper": {
         "split_mode": "paper", "limit": None,
         "steps": 500_000, "batch_size": 64, "width": 1.0, "ckpt_every": 5_000, "log_every": 100,
         "eval_batch": 100, "metric_backend": "torch", "gallery_images": 8, "mos_set_per_scale": 48,
-        "timing_repeats": 50, "device": "auto",
+        "timing_repeats": 50, "device": "auto", "seeds": 1,
     },
 }
 
@@ -44,5 +47,7 @@ def get_profile(name: str, **overrides) -> dict:
         if k not in prof:
             raise ValueError(f"unknown profile setting {k!r}; known: {', '.join(prof)}")
         prof[k] = v
+    if not isinstance(prof["seeds"], int) or prof["seeds"] < 1:
+        raise ValueError(f"seeds (trainings per model) must be an integer >= 1, got {prof['seeds']!r}")
     prof["name"] = name
     return prof

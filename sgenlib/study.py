@@ -106,17 +106,27 @@ def train_config(study: Study, model: str, **overrides) -> TrainConfig:
     return TrainConfig(model=model, **kw)
 
 
+def seed_runs(study: Study, model: str) -> list[tuple[int, Path]]:
+    """(training seed, run folder) of each of the profile's `seeds` trainings of `model`: the
+    first is runs/<profile>/<model> with the study's seed (the one every table uses), the others
+    runs/<profile>/<model>.seed<s> with seeds s = seed + 1, ... (read by the claims only)."""
+    k = int(study.profile.get("seeds", 1))
+    return [(study.seed + j, study.runs / (model if j == 0 else f"{model}.seed{study.seed + j}")) for j in range(k)]
+
+
 def train_models(study: Study, models: list[str], progress: bool = True, **overrides) -> pd.DataFrame:
-    """Train (resume, or skip when finished) each model; copy its losses and summary to results."""
+    """Train (resume, or skip when finished) each model, `seeds` times when the profile asks for
+    more than one; copy losses and summaries to results."""
     rows = []
     for name in models:
-        run_dir = study.runs / name
-        summary = train(train_config(study, name, **overrides), study.train_images, run_dir, study.degrade,
-                        study.device, progress=progress)
-        shutil.copyfile(run_dir / "losses.csv", study.out("training", f"{name}_losses.csv"))
-        study.out("training", f"{name}_summary.json").write_text(json.dumps(summary, indent=2))
-        rows.append({k: summary.get(k) for k in ("model", "steps", "batch_size", "train_seconds",
-                                                  "images_per_s_steady", "params", "content_loss", "device")})
+        for train_seed, run_dir in seed_runs(study, name):
+            summary = train(train_config(study, name, **{**overrides, "seed": train_seed}), study.train_images,
+                            run_dir, study.degrade, study.device, progress=progress)
+            shutil.copyfile(run_dir / "losses.csv", study.out("training", f"{run_dir.name}_losses.csv"))
+            study.out("training", f"{run_dir.name}_summary.json").write_text(json.dumps(summary, indent=2))
+            rows.append({k: summary.get(k) for k in ("model", "steps", "batch_size", "train_seconds",
+                                                      "images_per_s_steady", "params", "content_loss", "device")}
+                        | {"train_seed": train_seed})
     return pd.DataFrame(rows)
 
 
@@ -125,10 +135,10 @@ def trained_models(study: Study) -> list[str]:
     return [m for m in MODELS if (study.runs / m / "generator.pt").is_file()]
 
 
-def _eval_key(study: Study, name: str) -> dict:
+def _eval_key(study: Study, name: str, run_dir: Path | None = None) -> dict:
     """What a model's scores depend on: the test split, the degradation, the seed, the metric
     backend and (for a trained model) the generator file."""
-    gen = study.runs / name / "generator.pt"
+    gen = (run_dir or study.runs / name) / "generator.pt"
     return {"split_sha256": study.manifest["split_sha256"], "degrade": study.degrade.as_dict(),
             "seed": study.seed, "backend": study.profile["metric_backend"],
             "generator_mtime_ns": gen.stat().st_mtime_ns if name != "input" else None}
@@ -137,23 +147,44 @@ def _eval_key(study: Study, name: str) -> dict:
 def evaluate_models(study: Study, models: list[str], progress: bool = True) -> pd.DataFrame:
     """Score each model (and the degraded input) on the test split; writes eval/<model>.csv and
     returns all per-image rows of `models` + 'input'. A model already scored on the same inputs
-    (eval/<model>.key.json) is read back, so SGEN scored for Tables 1-2 also serves Tables 3-5."""
+    (eval/<model>.key.json) is read back, so SGEN scored for Tables 1-2 also serves Tables 3-5.
+    The further trainings of a profile with seeds > 1 are scored into eval/<model>.seed<s>.csv
+    (not returned: the tables show the first training; load_eval_seeds reads them all)."""
     backend = study.profile["metric_backend"]
     frames = []
-    for name in ["input", *models]:
-        csv_path, key_path = study.out("eval", f"{name}.csv"), study.out("eval", f"{name}.key.json")
-        key = _eval_key(study, name)
+    jobs = [("input", "input", None)] + [(m, run_dir.name, run_dir) for m in models
+                                          for _, run_dir in seed_runs(study, m)]
+    for name, stem, run_dir in jobs:
+        csv_path, key_path = study.out("eval", f"{stem}.csv"), study.out("eval", f"{stem}.key.json")
+        key = _eval_key(study, name, run_dir)
+        first = stem == name
         if csv_path.is_file() and key_path.is_file() and json.loads(key_path.read_text()) == key:
-            frames.append(pd.read_csv(csv_path, dtype={"image_id": str}))
+            if first:
+                frames.append(pd.read_csv(csv_path, dtype={"image_id": str}))
             continue
-        g = None if name == "input" else load_generator(study.runs / name, study.device)
+        g = None if name == "input" else load_generator(run_dir, study.device)
         df = evaluate(g, name, study.test, study.profile["eval_batch"], backend, progress)
         df.to_csv(csv_path, index=False)
-        if backend == "torch":
+        if backend == "torch" and first:
             agree = skimage_agreement(g, study.test)
             study.out("eval", f"{name}_skimage_check.json").write_text(json.dumps(agree, indent=1))
         key_path.write_text(json.dumps(key, indent=1))
-        frames.append(df)
+        if first:
+            frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_eval_seeds(study: Study, models: list[str]) -> pd.DataFrame:
+    """Per-image rows of every training of `models` (eval/<model>.csv and eval/<model>.seed<s>.csv),
+    with a train_seed column: what the claims resample when the profile has seeds > 1."""
+    frames = []
+    for name in models:
+        for train_seed, run_dir in seed_runs(study, name):
+            path = study.results / "eval" / f"{run_dir.name}.csv"
+            if path.is_file():
+                frames.append(pd.read_csv(path, dtype={"image_id": str}).assign(train_seed=train_seed))
+    if not frames:
+        return pd.DataFrame(columns=["model", "image_id", "scale", "psnr_db", "ssim", "train_seed"])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -188,7 +219,7 @@ def compare_with_paper(per_image: pd.DataFrame, models: list[str]) -> pd.DataFra
     return out[[c for c in cols if c in out.columns]]
 
 
-def _run_summary(study: Study, model: str) -> dict | None:
+def run_summary(study: Study, model: str) -> dict | None:
     """A model's recorded run summary (results/.../training/<model>_summary.json, else the run's
     own train_summary.json); None when it was not trained in this profile."""
     for path in (study.results / "training" / f"{model}_summary.json", study.runs / model / "train_summary.json"):
@@ -202,7 +233,7 @@ def precision_label(study: Study, df: pd.DataFrame) -> str:
     was trained in bf16 autocast (its run summary's amp_bf16), ' (trained in bf16: A, B)' when
     some were, else ''."""
     named = dict.fromkeys(str(v) for c in ("model", "a", "b") if c in df for v in df[c].dropna().unique())
-    summaries = {m: _run_summary(study, m) for m in named if m in MODELS}
+    summaries = {m: run_summary(study, m) for m in named if m in MODELS}
     trained = [m for m, s in summaries.items() if s is not None]
     bf16 = [m for m in trained if summaries[m].get("amp_bf16")]
     if not bf16:

@@ -98,7 +98,9 @@ def skimage_agreement(model: nn.Module | None, test: TestSet, n_images: int = 8,
 def time_inference(model: nn.Module, in_channels: int = 1, scale=(208, 176), batch_size: int = 64,
                    repeats: int = 20, device=None, amp: bool | None = None) -> dict:
     """Inference time at batch 1 (ms/image) and batched (images/s), after warm-up; on CUDA in
-    bf16 autocast with channels_last when amp is on (the default there)."""
+    bf16 autocast with channels_last when amp is on (the default there), else in the precision
+    restore_batches scores in (fp32; TF32 convolutions where cuDNN allows them). The result's
+    'precision' says which."""
     device = torch.device(device or next(model.parameters()).device)
     amp = (device.type == "cuda") if amp is None else amp
     model.eval()
@@ -120,7 +122,18 @@ def time_inference(model: nn.Module, in_channels: int = 1, scale=(208, 176), bat
     t1 = bench(1, repeats)
     tb = bench(batch_size, max(1, repeats // 4))
     return {"scale": scale_name(scale), "ms_per_image_batch1": 1000 * t1, "batch_size": batch_size,
-            "images_per_s_batched": batch_size / tb, "amp_bf16": amp, "device": str(device)}
+            "images_per_s_batched": batch_size / tb, "amp_bf16": amp, "precision": precision_name(device, amp),
+            "device": str(device)}
+
+
+def precision_name(device: torch.device, amp: bool) -> str:
+    """How a forward pass computes: 'bf16 autocast, channels_last', 'fp32 (TF32 convolutions)'
+    (CUDA with cuDNN's TF32 allowed, torch's default) or 'fp32'."""
+    if amp:
+        return "bf16 autocast, channels_last"
+    if torch.device(device).type == "cuda" and torch.backends.cudnn.allow_tf32:
+        return "fp32 (TF32 convolutions)"
+    return "fp32"
 
 
 def write_gallery(generators: dict[str, nn.Module], test: TestSet, image_ids: list[str], out_dir,

@@ -272,12 +272,15 @@ def _markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def timing_table(study: Study, models: list[str]) -> pd.DataFrame:
+def timing_table(study: Study, models: list[str], amp: bool = False) -> pd.DataFrame:
+    """Inference time of each trained model (evaluate.time_inference), by default in the precision
+    the test scores are computed in (fp32, as evaluate.restore_batches); amp=True times bf16
+    autocast instead. The 'precision' column says which."""
     rows = []
     for name in models:
         g = load_generator(study.runs / name, study.device)
         t = time_inference(g, study.degrade.channels, batch_size=min(64, study.profile["eval_batch"]),
-                           repeats=study.profile["timing_repeats"], device=study.device)
+                           repeats=study.profile["timing_repeats"], device=study.device, amp=amp)
         rows.append({"model": name, **t, "device": device_name(study.device)})
     return pd.DataFrame(rows)
 

@@ -30,7 +30,7 @@ from . import metrics
 from . import mos as _mos
 from .archs import MODELS, build_discriminator, build_generator, forward_padded
 from .complexity import count_params, gflops
-from .paper import ABLATION_MODELS, SCALES, SOTA_MODELS, paper_n_study, scale_name
+from .paper import ABLATION_MODELS, PAPER_INFERENCE_S_PER_IMAGE, SCALES, SOTA_MODELS, paper_n_study, scale_name
 from .paths import resolve_project_path
 from .study import Study, compare_with_paper, load_eval, write_table
 
@@ -46,14 +46,16 @@ PER_SCALE_COLUMNS = ["model", "scale", "psnr_db", "psnr_ci_low", "psnr_ci_high",
                      "ssim", "ssim_ci_low", "ssim_ci_high", "paper_ssim", "ssim_diff", *MOS_COLUMNS, "n_images"]
 SUMMARY_KEYS = ["steps", "batch_size", "train_seconds", "images_per_s_steady", "params", "content_loss",
                 "adversarial", "adv_weight", "lambda_on", "device", "amp_bf16"]
+STEADY_KEY = "train_s_per_step_steady"
+"""training_summaries' column computed from losses.csv: seconds per step without warm-up."""
 COMPLEXITY_COLUMNS = ["model", "arch", "width", "params", "params_m", "gflops", "size", "computed_at",
                       "size_multiple", "padded_scales", "d_params_m"]
 N_STUDY_COLUMNS = [
     "n_levels", "model",
     "psnr_db", "psnr_ci_low", "psnr_ci_high", "paper_psnr_db", "psnr_diff_db",
     "ssim", "ssim_ci_low", "ssim_ci_high", "paper_ssim", "ssim_diff", "n_images",
-    "train_steps", "train_seconds", "train_time_ratio", "paper_train_gpu_hours", "paper_train_ratio",
-    "ms_per_image", "inference_ratio", "images_per_s_batched",
+    "train_time_ratio", "paper_train_ratio", "train_steps", "train_s_per_step", "paper_train_gpu_hours",
+    "inference_ratio", "ms_per_image", "inference_precision", "images_per_s_batched",
     "width", "gflops", "gflops_ratio", "params", "gflops_w1", "gflops_w1_ratio", "params_w1",
     "padded_scales",
 ]
@@ -108,18 +110,38 @@ def our_mos(ratings: pd.DataFrame | None) -> pd.DataFrame:
     return t[cols]
 
 
+def steady_seconds_per_step(losses: pd.DataFrame, log_every: int, resumed_from: int | None = None) -> float:
+    """Wall seconds per optimizer step of a run without its warm-up, from losses.csv (whose
+    'seconds' is the mean per step of each logging window): the first window of the run (cuDNN
+    autotuning of the six input shapes, first allocations) and the first window after its last
+    resume are left out. NaN when no step is left."""
+    if losses is None or not len(losses) or not log_every or log_every != log_every:
+        return np.nan
+    step = pd.to_numeric(losses["step"], errors="coerce")
+    warm = step <= log_every
+    if resumed_from is not None and resumed_from == resumed_from:
+        warm |= (step > resumed_from) & (step <= resumed_from + log_every)
+    kept = pd.to_numeric(losses.loc[~warm, "seconds"], errors="coerce").dropna()
+    return float(kept.mean()) if len(kept) else np.nan
+
+
 def training_summaries(study: Study, models) -> pd.DataFrame:
     """One row per model from its run summary (results/<profile>/training/<model>_summary.json,
-    else runs/<profile>/<model>/train_summary.json): model plus SUMMARY_KEYS; NaN when not trained."""
+    else runs/<profile>/<model>/train_summary.json): model plus SUMMARY_KEYS, and STEADY_KEY from
+    its losses.csv (steady_seconds_per_step); NaN when not trained."""
     rows = []
     for m in models:
-        summary = {}
-        for path in (study.results / "training" / f"{m}_summary.json", study.runs / m / "train_summary.json"):
-            if path.is_file():
-                summary = json.loads(path.read_text())
+        summary, losses = {}, None
+        for folder, stem in ((study.results / "training", f"{m}_"), (study.runs / m, "train_")):
+            if (folder / f"{stem}summary.json").is_file():
+                summary = json.loads((folder / f"{stem}summary.json").read_text())
+                csv_path = folder / (f"{m}_losses.csv" if stem == f"{m}_" else "losses.csv")
+                losses = pd.read_csv(csv_path) if csv_path.is_file() else None
                 break
-        rows.append({"model": m, **{k: summary.get(k, np.nan) for k in SUMMARY_KEYS}})
-    return pd.DataFrame(rows, columns=["model", *SUMMARY_KEYS])
+        steady = steady_seconds_per_step(losses, (summary.get("config") or {}).get("log_every", np.nan),
+                                         summary.get("resumed_from_step"))
+        rows.append({"model": m, **{k: summary.get(k, np.nan) for k in SUMMARY_KEYS}, STEADY_KEY: steady})
+    return pd.DataFrame(rows, columns=["model", *SUMMARY_KEYS, STEADY_KEY])
 
 
 # --------------------------------------------------------------------------------------------
@@ -339,8 +361,9 @@ def n_study_table(per_image, summaries: pd.DataFrame | None = None, timing: pd.D
                   complexity: pd.DataFrame | None = None, width: float | None = None,
                   models: dict[int, str] = N_STUDY_MODELS) -> pd.DataFrame:
     """Table 5, one row per N: mean PSNR / SSIM over the six scales (95% CI, see N_STUDY_CI_NOTE)
-    beside the paper's; training steps and seconds (`summaries`, from training_summaries), the
-    inference time per image at batch 1 (`timing`, from study.timing_table), GFLOPs and parameters
+    beside the paper's; training steps and seconds per step without warm-up (`summaries`, from
+    training_summaries), the inference time per image at batch 1 and the precision it was timed in
+    (`timing`, from study.timing_table), GFLOPs and parameters
     at `width` and at width 1.0 (`complexity`, from complexity_of_models); ratios to N = 3 of
     training time per step, inference time and GFLOPs, beside the paper's GPU-hours and their
     ratio. Missing inputs give NaN. Columns: N_STUDY_COLUMNS."""
@@ -357,8 +380,9 @@ def n_study_table(per_image, summaries: pd.DataFrame | None = None, timing: pd.D
         row["paper_ssim"] = paper["ssim"].get(n, np.nan)
         row["paper_train_gpu_hours"] = paper["train_gpu_hours_k80"].get(n, np.nan)
         row["train_steps"] = _lookup(summaries, model, "steps")
-        row["train_seconds"] = _lookup(summaries, model, "train_seconds")
+        row["train_s_per_step"] = _lookup(summaries, model, STEADY_KEY)
         row["ms_per_image"] = _lookup(timing, model, "ms_per_image_batch1")
+        row["inference_precision"] = _lookup(timing, model, "precision")
         row["images_per_s_batched"] = _lookup(timing, model, "images_per_s_batched")
         row["width"] = width if width is not None else np.nan
         if width is not None:
@@ -374,7 +398,6 @@ def n_study_table(per_image, summaries: pd.DataFrame | None = None, timing: pd.D
             t[c] = np.nan
     t["psnr_diff_db"] = t["psnr_db"] - t["paper_psnr_db"]
     t["ssim_diff"] = t["ssim"] - t["paper_ssim"]
-    per_step = pd.to_numeric(t["train_seconds"], errors="coerce") / pd.to_numeric(t["train_steps"], errors="coerce")
     ref = t.index[t["n_levels"] == 3]
 
     def ratio(values: pd.Series) -> pd.Series:
@@ -382,7 +405,7 @@ def n_study_table(per_image, summaries: pd.DataFrame | None = None, timing: pd.D
         base = values.loc[ref].iloc[0] if len(ref) else np.nan
         return values / base if base and np.isfinite(base) else values * np.nan
 
-    t["train_time_ratio"] = ratio(per_step)
+    t["train_time_ratio"] = ratio(t["train_s_per_step"])
     t["inference_ratio"] = ratio(t["ms_per_image"])
     t["gflops_ratio"] = ratio(t["gflops"])
     t["gflops_w1_ratio"] = ratio(t["gflops_w1"])
@@ -392,11 +415,17 @@ def n_study_table(per_image, summaries: pd.DataFrame | None = None, timing: pd.D
 
 def n_study_paper_layout(table: pd.DataFrame) -> pd.DataFrame:
     """Table 5 as the paper prints it (a row per quantity, a column per N), ours beside the paper's."""
+    precision = next((p for p in table["inference_precision"] if isinstance(p, str)), "precision not recorded")
+    # times are compared as ratios to N = 3 (ours and the paper's side by side); the absolute
+    # figures follow, each with its own unit and hardware, never ours beside the K80's alone
     spec = [("PSNR (dB), ours", "psnr_db"), ("PSNR (dB), paper", "paper_psnr_db"),
             ("SSIM, ours", "ssim"), ("SSIM, paper", "paper_ssim"),
-            ("training time (s), ours", "train_seconds"), ("training time (K80 GPU-hours), paper", "paper_train_gpu_hours"),
-            ("training time / N=3, ours (per step)", "train_time_ratio"), ("training time / N=3, paper", "paper_train_ratio"),
-            ("inference (ms/image, batch 1), ours", "ms_per_image"), ("inference / N=3, ours", "inference_ratio"),
+            ("training time / N=3, ours (s per step, warm-up excluded)", "train_time_ratio"),
+            ("training time / N=3, paper (K80 GPU-hours)", "paper_train_ratio"),
+            ("  ours: s per step, warm-up excluded (this workplace)", "train_s_per_step"),
+            ("  paper: K80 GPU-hours, whole training", "paper_train_gpu_hours"),
+            ("inference time / N=3, ours", "inference_ratio"),
+            (f"  ours: ms per 208x176 image, batch 1 ({precision})", "ms_per_image"),
             ("GFLOPs at the run's width", "gflops"), ("GFLOPs / N=3", "gflops_ratio"),
             ("GFLOPs at width 1.0", "gflops_w1"), ("GFLOPs at width 1.0 / N=3", "gflops_w1_ratio"),
             ("parameters at width 1.0 (millions)", "params_w1_m")]
@@ -410,11 +439,17 @@ def n_study_paper_layout(table: pd.DataFrame) -> pd.DataFrame:
 def n_study_notes(table: pd.DataFrame, timing: pd.DataFrame | None = None) -> list[str]:
     notes = [N_STUDY_CI_NOTE,
              "All three trained with MSE only (as the paper's Table 5), same steps, batch and width as the profile.",
-             "Training time: train_seconds of the run summaries (wall time of the optimizer steps in this "
-             "workplace); its ratio to N=3 is per step. The paper's: K80 GPU-hours, ratios 20/26 and 35/26.",
-             "Inference: study.timing_table, ms per 208x176 image at batch 1"
+             "Training time is compared as a ratio to N=3: ours per optimizer step (tables.steady_seconds_per_step: "
+             "the mean of losses.csv's seconds per step without the first logging window of the run and of its "
+             "last resume, i.e. without cuDNN autotuning and first allocations), the paper's from its K80 "
+             "GPU-hours (" + ", ".join(f"N={r['n_levels']}: {r['paper_train_gpu_hours']:g} h = "
+                                        f"{r['paper_train_ratio']:.2f}" for r in table.to_dict("records")
+                                        if r["paper_train_gpu_hours"] == r["paper_train_gpu_hours"])
+             + "). Absolute times are not comparable: other hardware, other steps.",
+             "Inference: study.timing_table, ms per 208x176 image at batch 1, in "
+             + ", ".join(sorted({p for p in table["inference_precision"] if isinstance(p, str)}) or ["(not timed)"])
              + (f" on {timing['device'].iloc[0]}" if timing is not None and len(timing) and "device" in timing else "")
-             + "; the paper: 0.016 s per image on a K80 (N=3 only).",
+             + f"; the paper gives {PAPER_INFERENCE_S_PER_IMAGE} s per image on a K80 for N=3 only (no ratio).",
              FLOPS_NOTE.format(size="208x176")]
     for rec in table.to_dict("records"):
         if rec["padded_scales"] not in ("none", "", None):

@@ -251,7 +251,8 @@ def test_paper_layout_splits_the_scales_as_the_paper():
 def test_n_study_table():
     models = list(T.N_STUDY_MODELS.values())
     per_image = synthetic_per_image(models[:2])            # N = 4 not trained
-    summaries = pd.DataFrame({"model": models, "steps": [10, 10, 10], "train_seconds": [5.0, 10.0, 20.0]})
+    summaries = pd.DataFrame({"model": models, "steps": [10, 10, 10], "train_seconds": [5.0, 10.0, 20.0],
+                              T.STEADY_KEY: [0.5, 1.0, 2.0]})
     timing = pd.DataFrame({"model": models, "ms_per_image_batch1": [1.0, 2.0, 3.0],
                            "images_per_s_batched": [9.0, 8.0, 7.0]})
     cx = T.complexity_of_models(models, widths=(W, 1.0))

@@ -1,4 +1,7 @@
-"""study.evaluate_models scores a model once per set of inputs and reuses it in later tables."""
+"""study.evaluate_models scores a model once per set of inputs and reuses it in later tables; the
+seeds setting; table titles that say bf16; Table 5's times as ratios without warm-up."""
+import pytest
+
 from sgenlib import study as S
 
 
@@ -70,3 +73,48 @@ def test_seeds_setting_trains_and_scores_each_seed(tmp_path, celeba_dir):
     w0, w1 = (torch.load(st.runs / r / "generator.pt", weights_only=True)["generator"]
               for r in ("SGEN-MSE", "SGEN-MSE.seed1"))
     assert any(not torch.equal(w0[k], w1[k]) for k in w0)                  # different trainings
+    timing = S.timing_table(st, ["SGEN-MSE"])                               # the scoring precision
+    assert timing["precision"].tolist() == ["fp32"] and not timing["amp_bf16"].any()
+
+
+def test_steady_training_time_leaves_out_warm_up():
+    import numpy as np
+    import pandas as pd
+    from sgenlib import tables as T
+    # windows of 2 steps; the first (autotuning) and the first after a resume at step 4 are slow
+    losses = pd.DataFrame({"step": range(1, 9), "seconds": [9.0, 9.0, 1.0, 1.0, 7.0, 7.0, 1.2, 1.2]})
+    assert T.steady_seconds_per_step(losses, 2) == pytest.approx((1 + 1 + 7 + 7 + 1.2 + 1.2) / 6)
+    assert T.steady_seconds_per_step(losses, 2, resumed_from=4) == pytest.approx(1.1)
+    assert np.isnan(T.steady_seconds_per_step(losses.iloc[:2], 2))
+
+
+def test_table5_times_are_ratios_beside_the_papers(tmp_path):
+    import json
+    import numpy as np
+    import pandas as pd
+    from sgenlib import tables as T
+    st = _study(tmp_path)
+    models = list(T.N_STUDY_MODELS.values())
+    for m, slow in zip(models, (0.5, 1.0, 1.5)):
+        st.out("training", f"{m}_summary.json").write_text(json.dumps(
+            {"model": m, "steps": 6, "train_seconds": 100.0, "config": {"log_every": 2}, "resumed_from_step": None}))
+        pd.DataFrame({"step": range(1, 7), "seconds": [50.0, 50.0] + [slow] * 4}).to_csv(
+            st.out("training", f"{m}_losses.csv"), index=False)
+    summaries = T.training_summaries(st, models)
+    assert list(summaries[T.STEADY_KEY]) == [0.5, 1.0, 1.5]                 # warm-up window left out
+    timing = pd.DataFrame({"model": models, "ms_per_image_batch1": [1.0, 2.0, 3.0], "precision": ["fp32"] * 3,
+                           "images_per_s_batched": [1.0, 1.0, 1.0], "device": ["cpu"] * 3})
+    t = T.n_study_table(None, summaries, timing)
+    assert list(t["train_time_ratio"]) == pytest.approx([0.5, 1.0, 1.5])
+    assert [round(v, 2) for v in t["paper_train_ratio"]] == [0.77, 1.0, 1.35]
+    assert list(t["inference_precision"]) == ["fp32"] * 3 and "train_seconds" not in t
+    cols = list(t.columns)
+    assert cols.index("paper_train_ratio") == cols.index("train_time_ratio") + 1
+    layout = T.n_study_paper_layout(t)["quantity"].tolist()
+    k80, ours = (next(i for i, q in enumerate(layout) if key in q) for key in ("paper: K80", "ours: s per step"))
+    assert layout[k80 - 2].startswith("training time / N=3, paper") and layout[k80 - 3].startswith(
+        "training time / N=3, ours") and ours == k80 - 1
+    assert any("(fp32)" in q for q in layout)
+    notes = " ".join(T.n_study_notes(t, timing))
+    assert "N=2: 20 h = 0.77" in notes and "N=4: 35 h = 1.35" in notes and "in fp32 on cpu" in notes
+    assert np.isnan(T.n_study_table(None)["train_time_ratio"]).all()

@@ -72,7 +72,7 @@ def image_means(per_image: pd.DataFrame, model: str, metric: str) -> pd.Series:
     if "train_seed" not in df:
         df = df.assign(train_seed=0)
     if not len(df):
-        return pd.Series(dtype=float)
+        return pd.Series(dtype=float, index=pd.MultiIndex.from_tuples([], names=["train_seed", "image_id"]))
     wide = df.pivot_table(index=["train_seed", "image_id"], columns="scale", values=metric, aggfunc="mean")
     wide = wide.reindex(columns=[scale_name(s) for s in SCALES]).dropna()
     return wide.mean(axis=1)
@@ -106,6 +106,7 @@ def bootstrap_test(d: np.ndarray, n_boot: int = N_BOOT, alpha: float = ALPHA, se
            "p": np.nan, "n_images": n, "n_seeds": k,
            "interval": "BCa, images" if k == 1 else "BC, two-way bootstrap (seeds x images)"}
     if n < 2:
+        out["interval"] = "not tested"
         return out
     theta = out["mean_diff"]
     if np.all(d == d.flat[0]):
@@ -253,7 +254,7 @@ def claims_notes(steps: dict[str, int | float], batch: dict[str, int | float], s
         span = f"{int(lo):,}" if lo == hi else f"{int(lo):,} to {int(hi):,}"
         batches = sorted({int(b) for m, b in batch.items() if m in trained and b == b and b is not None})
         length = (f"Training length: {span} steps (batch {', '.join(map(str, batches))}) against the paper's "
-                  f"{PAPER_STEPS:,} steps at batch 64 ({hi / PAPER_STEPS:.2%} of them at most): a verdict is about "
+                  f"{PAPER_STEPS:,} steps at batch 64 ({100 * hi / PAPER_STEPS:.3g}% of them at most): a verdict is about "
                   "these models, not about fully trained ones.")
     else:
         length = f"Training length: no model of these claims was trained here (the paper: {PAPER_STEPS:,} steps)."

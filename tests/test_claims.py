@@ -144,3 +144,15 @@ def test_seeds_setting_in_profiles():
     assert S.get_profile("smoke")["seeds"] == 1 and S.get_profile("paper", seeds=3)["seeds"] == 3
     with pytest.raises(ValueError, match="seeds"):
         S.get_profile("smoke", seeds=0)
+
+
+def test_untrained_models_are_missing_not_errors():
+    """Only some models scored (notebook 05 alone): their claims are tested, the others missing."""
+    df = frame({m: PLANTED[m] for m in ("SGEN-MSE", "SGEN-MSE-N2", "SGEN-MSE-N4")})
+    claims, statements, details = C.check_claims(df, n_boot=500)
+    by = claims.set_index(["claim", "metric"])["verdict"]
+    assert by[("SGEN-MSE > SGEN-MSE-N2", "psnr_db")] == "reproduced"
+    assert by[("SGEN-MSE > SRCNN", "psnr_db")] == "missing" and by[("CEN > AEN", "ssim")] == "missing"
+    assert (statements.set_index(["statement", "metric"]).loc[("CEN > AEN > MEN", "psnr_db"), "verdict"]
+            == "missing")
+    assert C.check_claims(df.iloc[:0], n_boot=100)[0]["verdict"].eq("missing").all()

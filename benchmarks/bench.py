@@ -94,7 +94,8 @@ def degrade_one_cpu(img: np.ndarray, scale: tuple[int, int], rng: np.random.Gene
     h, w = scale
     f = opts.factor
     if cv2 is not None:
-        hr = cv2.resize(img, (w, h), interpolation=cv2.INTER_CUBIC)              # uint8, rounded
+        src = img if opts.round_8bit else img.astype(np.float32)                # the authors': float32
+        hr = cv2.resize(src, (w, h), interpolation=cv2.INTER_CUBIC)
         lr = cv2.resize(hr, (w // f, h // f), interpolation=cv2.INTER_CUBIC).astype(np.float32)
         lr += np.float32(opts.noise_sigma) * rng.standard_normal(lr.shape, dtype=np.float32)
         if opts.clip_noise:

@@ -168,8 +168,8 @@ class Trainer:
     """Holds the models, optimizers and data of one run; `run()` trains to cfg.steps.
 
     One step = `make_batch(step)` (sample, degrade on the device) then `optimize(inp, target)`
-    (one G step, and for adversarial models one D step, in cfg.step_order); `train_step` does both. Subclasses may
-    replace `make_batch` (benchmarks/bench.py times a CPU data pipeline that way).
+    (one G step, and for adversarial models one D step, in cfg.step_order); `train_step` does
+    both. Subclasses may replace `make_batch` (benchmarks/bench.py times a CPU data pipeline that way).
     """
 
     def __init__(self, cfg: TrainConfig, images, out_dir, degrade: DegradeOptions = DegradeOptions(),
@@ -353,23 +353,19 @@ class Trainer:
                       through the updated D.
         Neither order draws random numbers, so a step stays a function of (seed, step).
         """
+        with self._autocast():
+            fake = forward_padded(self.G_run, inp, self.size_multiple)
         if self.D is None:
-            with self._autocast():
-                fake = forward_padded(self.G_run, inp, self.size_multiple)
-            loss_g, content, _ = self._g_step(fake, target)
-            return torch.stack([loss_g, content, self._zero, self._zero])
+            loss_g, content, adv = self._g_step(fake, target)
+            return torch.stack([loss_g, content, adv, self._zero])
         if self.cfg.step_order == "d_then_g":
-            with self._autocast():
-                fake = forward_padded(self.G_run, inp, self.size_multiple)
             loss_d = self._d_step(target, fake.detach())
             loss_g, content, adv = self._g_step(fake, target)
         else:
-            with self._autocast():
-                fake = forward_padded(self.G_run, inp, self.size_multiple)
             loss_g, content, adv = self._g_step(fake, target)
             with torch.no_grad(), self._autocast():
-                fake = forward_padded(self.G_run, inp, self.size_multiple)
-            loss_d = self._d_step(target, fake)
+                fresh = forward_padded(self.G_run, inp, self.size_multiple)
+            loss_d = self._d_step(target, fresh)
         return torch.stack([loss_g, content, adv, loss_d])
 
     def _d_step(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

@@ -56,13 +56,15 @@ class Study:
 
 def open_study(profile: str = "smoke", results_dir: str = "results", runs_dir: str = "runs",
                cache_dir: str = "cache", color: str = "gray", luma: str = DEFAULT_LUMA,
-               clip_noise: bool = False, seed: int = 0, device: str | None = None, **overrides) -> Study:
+               clip_noise: bool = False, seed: int = 0, device: str | None = None, round_8bit: bool = False,
+               **overrides) -> Study:
     prof = get_profile(profile, **overrides)
     dev = device or prof["device"]
     if dev == "auto":
         dev = "cuda" if torch.cuda.is_available() else "cpu"
     return Study(prof, resolve_project_path(results_dir) / profile, resolve_project_path(runs_dir) / profile,
-                 resolve_project_path(cache_dir), DegradeOptions(color=color, luma=luma, clip_noise=clip_noise),
+                 resolve_project_path(cache_dir), DegradeOptions(color=color, luma=luma, clip_noise=clip_noise,
+                                                                  round_8bit=round_8bit),
                  seed, torch.device(dev))
 
 

@@ -620,6 +620,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--luma", choices=sorted(LUMA), default=DEFAULT_LUMA,
                    help="gray conversion: authors (their code's swapped formula, default) or standard")
     p.add_argument("--clip-noise", action="store_true")
+    p.add_argument("--round-8bit", action="store_true",
+                   help="round HR and LR to 8 bits (kit v1); the authors' code resizes in float32")
     p.add_argument("--cache", default="cache", help="decoded-image cache folder")
     p.add_argument("--train-images", type=int, help="use a seeded sample of this many training images")
     p.add_argument("--no-progress", action="store_true")
@@ -633,7 +635,8 @@ def main(argv: list[str] | None = None) -> int:
     device, started = init_distributed(args.device)
     rank, world = dist_info()
     try:
-        degrade = DegradeOptions(color=args.color, luma=args.luma, clip_noise=args.clip_noise)
+        degrade = DegradeOptions(color=args.color, luma=args.luma, clip_noise=args.clip_noise,
+                                 round_8bit=args.round_8bit)
         images, data_info = load_train_images(args.data, prof, degrade, args.seed, args.cache, args.train_images)
         kw = dict(steps=prof["steps"], batch_size=prof["batch_size"], width=prof["width"],
                   ckpt_every=prof["ckpt_every"], log_every=prof["log_every"])

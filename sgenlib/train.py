@@ -48,6 +48,7 @@ from tqdm.auto import tqdm
 from . import losses
 from .archs import MODELS, build_discriminator, build_generator, forward_padded, init_weights
 from .degrade import DegradeOptions, degrade_batch
+from .optim import BASELINE_OPTIM, build_optimizer, run_settings
 from .paper import SCALES
 
 LOSS_COLUMNS = ["step", "scale", "loss_g", "content", "adversarial", "loss_d", "seconds"]
@@ -69,6 +70,9 @@ class TrainConfig:
     d_weight_decay: float = 1e-4        # the authors' code, on D only
     width: float = 1.0                  # channel multiplier for every architecture
     gate: str = "sigmoid"               # SGU gate: 'sigmoid' (eq. 9) or 'lrelu' (authors' code)
+    resample: str = "strided"           # SGEN conv_{2^m}/deconv_{2^m}: 'strided' (authors' code) or 'pool'
+    d_layout: str = "authors"           # SGEN-family discriminator: 'authors' (their code) or 'kit-v1'
+    baseline_optim: str = "own"         # baselines: 'own' (ModelSpec.optim, their papers) or 'sgen' (lr, betas)
     seed: int = 0
     ckpt_every: int = 500
     log_every: int = 50                 # losses leave the device (and are checked) this often
@@ -91,6 +95,8 @@ class TrainConfig:
             raise ValueError("amp must be auto|bf16|off and channels_last auto|on|off")
         if not self.scales:
             raise ValueError("scales must name at least one (height, width)")
+        if self.baseline_optim not in BASELINE_OPTIM:
+            raise ValueError(f"baseline_optim must be one of {BASELINE_OPTIM}, got {self.baseline_optim!r}")
         self.betas = tuple(self.betas)
         self.scales = [list(s) for s in self.scales]
 
@@ -196,8 +202,8 @@ class Trainer:
         self.lambda_on = "adversarial" if own else cfg.lambda_on
         torch.manual_seed(cfg.seed)
         c = degrade.channels
-        self.G = build_generator(cfg.model, in_channels=c, width=cfg.width, gate=cfg.gate)
-        self.D = build_discriminator(cfg.model, in_channels=c, width=cfg.width)
+        self.G = build_generator(cfg.model, in_channels=c, width=cfg.width, gate=cfg.gate, resample=cfg.resample)
+        self.D = build_discriminator(cfg.model, in_channels=c, width=cfg.width, layout=cfg.d_layout)
         for m in (self.G, self.D):
             if m is not None:
                 init_weights(m)
@@ -205,11 +211,12 @@ class Trainer:
                 if self.channels_last:
                     m.to(memory_format=torch.channels_last)
         self.size_multiple = getattr(self.G, "size_multiple", 1)
-        self.fused_adam = on_cuda
-        fused = {"fused": True} if on_cuda else {}
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=cfg.betas, **fused)
-        self.opt_d = (torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=cfg.betas,
-                                       weight_decay=cfg.d_weight_decay, **fused) if self.D is not None else None)
+        # optimizers: SGEN's Adam, or a baseline's own settings (sgenlib.optim; recorded in the summary)
+        self.optim = run_settings(self.spec, cfg)
+        self.fused_adam = on_cuda and self.optim["name"] == "adam"
+        self.opt_g = build_optimizer(self.G, self.optim, fused=self.fused_adam)
+        self.opt_d = (build_optimizer(self.D, {**self.optim, "lr_by_module": None}, self.optim["d_weight_decay"],
+                                      fused=self.fused_adam) if self.D is not None else None)
         self._d_params = list(self.D.parameters()) if self.D is not None else []
         self.content_fn, self.content_name = self._content_loss()
         self.step, self.elapsed, self.last_losses = 0, 0.0, None
@@ -474,7 +481,7 @@ class Trainer:
             "ddp_backend": dist.get_backend() if self.world > 1 else None,
             "content_loss": self.content_name,
             "adversarial": self.spec.adversarial,
-            "adv_weight": self.adv_weight, "lambda_on": self.lambda_on,
+            "adv_weight": self.adv_weight, "lambda_on": self.lambda_on, "optimizer": self.optim,
             "params": sum(p.numel() for p in self.G.parameters()),
             "config": self.cfg.to_dict(), "degrade": self.degrade.as_dict(), "torch": torch.__version__,
         }

@@ -65,6 +65,17 @@ MODELS: dict[str, ModelSpec] = {
 SGEN_FAMILY = {"SGEN", "SGEN-MSE", "MEN", "AEN", "CEN", "SGEN-MSE-N2", "SGEN-MSE-N4"}
 
 
+def model_label(name: str, content_loss: str | None = None) -> str:
+    """The name a model carries in every table and figure. A model whose spec asks for the VGG
+    content loss (SRGAN) but that was trained with pixel MSE (no cached VGG19 ImageNet weights, as
+    its train_summary.json records in 'content_loss') is SRResNet + adversarial loss, not the
+    paper's SRGAN: its rows read 'SRGAN (MSE content)'."""
+    spec = MODELS.get(name)
+    if spec is not None and spec.content_loss == "vgg" and content_loss == "mse":
+        return f"{name} (MSE content)"
+    return name
+
+
 def _baselines():
     from .baselines import BASELINE_DISCRIMINATORS, BASELINE_GENERATORS
     return BASELINE_GENERATORS, BASELINE_DISCRIMINATORS

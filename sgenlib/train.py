@@ -97,6 +97,9 @@ class TrainConfig:
             raise ValueError("scales must name at least one (height, width)")
         if self.baseline_optim not in BASELINE_OPTIM:
             raise ValueError(f"baseline_optim must be one of {BASELINE_OPTIM}, got {self.baseline_optim!r}")
+        if self.resample not in ("strided", "pool") or self.d_layout not in ("authors", "kit-v1"):
+            raise ValueError(f"resample must be strided|pool and d_layout authors|kit-v1; got {self.resample!r}, "
+                             f"{self.d_layout!r}")
         self.betas = tuple(self.betas)
         self.scales = [list(s) for s in self.scales]
 
@@ -583,6 +586,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt-every", type=int)
     p.add_argument("--log-every", type=int)
     p.add_argument("--gate", choices=["sigmoid", "lrelu"])
+    p.add_argument("--resample", choices=["strided", "pool"], help="SGEN conv_{2^m}/deconv_{2^m} (default strided)")
+    p.add_argument("--d-layout", choices=["authors", "kit-v1"], help="SGEN-family discriminator (default authors)")
+    p.add_argument("--baseline-optim", choices=list(BASELINE_OPTIM), help="baselines' optimizer (default own)")
     p.add_argument("--lambda-on", choices=list(losses.LAMBDA_PLACEMENTS))
     p.add_argument("--amp", choices=["auto", "bf16", "off"])
     p.add_argument("--channels-last", choices=["auto", "on", "off"])
@@ -611,6 +617,7 @@ def main(argv: list[str] | None = None) -> int:
                   ckpt_every=prof["ckpt_every"], log_every=prof["log_every"])
         given = dict(steps=args.steps, batch_size=args.batch_size, width=args.width, lr=args.lr,
                      ckpt_every=args.ckpt_every, log_every=args.log_every, gate=args.gate,
+                     resample=args.resample, d_layout=args.d_layout, baseline_optim=args.baseline_optim,
                      lambda_on=args.lambda_on, amp=args.amp, channels_last=args.channels_last,
                      compile_backend=args.compile_backend)
         kw.update({k: v for k, v in given.items() if v is not None})

@@ -190,6 +190,21 @@ def test_each_model_trains_with_its_optimizer(name, faces, tmp_path, monkeypatch
     assert same.opt_g.param_groups[0]["betas"] == (0.5, 0.999)
     with pytest.raises(ValueError, match="baseline_optim"):
         TrainConfig(model=name, steps=1, baseline_optim="paper")
+    with pytest.raises(ValueError, match="resample"):
+        TrainConfig(model=name, steps=1, resample="bilinear")
+
+
+def test_run_settings_choose_resampling_and_discriminator(faces, tmp_path):
+    """resample / d_layout are run settings: built into G and D, saved with the generator, reloaded."""
+    cfg = TrainConfig(model="SGEN", steps=1, batch_size=2, width=W, resample="pool", d_layout="kit-v1",
+                      scales=[list(SCALES[0])])
+    summary = train(cfg, faces, tmp_path / "run", device="cpu", progress=False)
+    assert summary["config"]["resample"] == "pool" and summary["config"]["d_layout"] == "kit-v1"
+    g = load_generator(tmp_path / "run")
+    assert g.resample == "pool" and any(isinstance(m, torch.nn.AvgPool2d) for m in g.modules())
+    t = Trainer(TrainConfig(model="SGEN", steps=1, batch_size=2, width=W), faces, tmp_path / "t", device="cpu",
+                progress=False)
+    assert t.G.resample == "strided" and t.D.layout == "authors"
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ Adapted to this task (input = the nearest-x4 upsampling of the noisy low-resolut
   (space-to-depth, ``nn.PixelUnshuffle(4)``, 16*C input channels); identical information for
   nearest-x4 inputs, more head weights (the kit's ``lowres`` option before issue 9).
 - ``upsample="none"``: the sub-pixel stages are dropped and the whole network runs at full
-  resolution H x W (``size_multiple`` = 1): not Ledig's network, and about 16x its FLOPs.
+  resolution H x W (``size_multiple`` = 1): not Ledig's network, and about 10x its FLOPs.
 - tanh after the last conv (``output="tanh"``) keeps the output in [-1, 1]; ``"clamp"`` instead.
 - ``width`` multiplies the 64 filters (the sub-pixel convs use 4x that, as 256 = 4 x 64).
 - Discriminator: the dense 1024 layer needs a fixed input size, so the last feature map is

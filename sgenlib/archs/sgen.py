@@ -31,7 +31,10 @@ has the authors' top width 8 * ngf (our reading; both sources are silent for N !
     N = 2: x 128, 512;       X 512;  Y 128, 64;             y 64, 32
     N = 3: x 128, 256, 512;  X 512;  Y 256, 128, 64;        y 128, 64, 32
     N = 4: x 128, 256, 512, 512;  X 512;  Y 512, 256, 128, 64;  y 256, 128, 64, 32
-(Before issue 9 the kit let x_N = ngf * 2^N, so N = 2 had 256-channel base encoders.)
+Parameters at ngf = 64, one channel: 17,546,689 / 32,393,025 / 61,232,193 for N = 2 / 3 / 4; forward
+GFLOPs at 208x176 (sgenlib.complexity): 32.2 / 24.6 / 28.5 (N = 4 on the padded 224x192). N = 2 costs
+more than N = 3 because its 512-channel top level sits at 1/8 of the input, not 1/16.
+(Before issue 9 the kit let x_N = ngf * 2^N, so N = 2 had 256-channel base encoders: 6.2 M parameters.)
 
 Resampling operators conv_{2^m} / deconv_{2^m} of eqs. (1)-(8); the paper says only "pooling by a
 factor of 2^m". `resample` chooses:

@@ -19,7 +19,7 @@ import torch
 
 from . import data as celeba
 from . import metrics
-from .archs import MODELS
+from .archs import MODELS, model_label
 from .degrade import DegradeOptions
 from .evaluate import TestSet, evaluate, skimage_agreement, time_inference, write_gallery
 from .inference import load_generator
@@ -188,8 +188,29 @@ def compare_with_paper(per_image: pd.DataFrame, models: list[str]) -> pd.DataFra
     return out[[c for c in cols if c in out.columns]]
 
 
+def trained_labels(study: Study) -> dict[str, str]:
+    """model -> archs.model_label from its run summary, for the models whose label can differ from
+    their name (SRGAN trained without VGG19 weights: 'SRGAN (MSE content)')."""
+    labels = {}
+    for m, spec in MODELS.items():
+        if spec.content_loss != "vgg":
+            continue
+        for path in (study.results / "training" / f"{m}_summary.json", study.runs / m / "train_summary.json"):
+            if path.is_file():
+                labels[m] = model_label(m, json.loads(path.read_text()).get("content_loss"))
+                break
+    return {m: label for m, label in labels.items() if label != m}
+
+
 def write_table(study: Study, df: pd.DataFrame, stem: str, title: str, notes: list[str] = ()) -> Path:
-    """tables/<stem>.csv and tables/<stem>.md (title, the run's scale, the metric convention)."""
+    """tables/<stem>.csv and tables/<stem>.md (title, the run's scale, the metric convention).
+    A cell that is exactly a model name is written as that model's trained label (trained_labels)."""
+    labels = trained_labels(study)
+    if labels:
+        df = df.copy()
+        for c in df.columns:
+            if not pd.api.types.is_numeric_dtype(df[c]):
+                df[c] = df[c].map(lambda v: labels.get(v, v) if isinstance(v, str) else v)
     csv_path = study.out("tables", f"{stem}.csv")
     df.to_csv(csv_path, index=False, float_format="%.6g")
     m = study.manifest or {}

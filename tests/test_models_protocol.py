@@ -376,6 +376,11 @@ def test_summaries_notes_written_tables_and_gallery(tmp_path, faces, monkeypatch
     assert "RED-Net optimizer (default, not trained yet): adam lr 0.0001" in md
     assert pd.read_csv(st.results / "tables" / "t3.csv").shape == (len(SOTA_MODELS) + 1, 19)
     assert "SRGAN (MSE content)" in set(pd.read_csv(st.results / "tables" / "t34.csv")["model"])
+    # any table written for this study (claims, MOS, ...) names the fallback SRGAN the same way
+    S.write_table(st, pd.DataFrame({"reference": ["SGEN", "SGEN"], "model": ["SRGAN", "SRCNN"],
+                                    "claim": ["SGEN > SRGAN", "x"]}), "other", "other")
+    other = pd.read_csv(st.results / "tables" / "other.csv")
+    assert list(other["model"]) == ["SRGAN (MSE content)", "SRCNN"] and list(other["claim"]) == ["SGEN > SRGAN", "x"]
     from sgenlib import figures as F
     (st.results / "training").mkdir(parents=True, exist_ok=True)
     (st.results / "training" / "SRGAN_summary.json").write_text(json.dumps({"content_loss": "mse"}))

@@ -376,7 +376,8 @@ def test_summaries_notes_written_tables_and_gallery(tmp_path, faces, monkeypatch
     assert "RED-Net optimizer (default, not trained yet): adam lr 0.0001" in md
     assert pd.read_csv(st.results / "tables" / "t3.csv").shape == (len(SOTA_MODELS) + 1, 19)
     assert "SRGAN (MSE content)" in set(pd.read_csv(st.results / "tables" / "t34.csv")["model"])
-    # any table written for this study (claims, MOS, ...) names the fallback SRGAN the same way
+    # any table written for this study (claims, MOS, ...) and the viewer's panels name the fallback SRGAN the same way
+    assert S.trained_labels(st) == {"SRGAN": "SRGAN (MSE content)"}
     S.write_table(st, pd.DataFrame({"reference": ["SGEN", "SGEN"], "model": ["SRGAN", "SRCNN"],
                                     "claim": ["SGEN > SRGAN", "x"]}), "other", "other")
     other = pd.read_csv(st.results / "tables" / "other.csv")

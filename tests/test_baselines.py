@@ -90,12 +90,17 @@ def test_bad_size_raises_value_error(name, opts):
         model(torch.zeros(1, 2, 8 * m, 8 * m))  # wrong channel count
 
 
-def _record_inputs(model: nn.Module, kinds) -> list[tuple[str, tuple]]:
-    """(module name, input shape) of every module of `kinds`, in call order, for one forward."""
+def _record_inputs(model: nn.Module, kinds):
+    """A list that each forward fills with (module name, input shape) of every module of `kinds`, in
+    call order, and the hooks that fill it (remove them after use)."""
     calls, hooks = [], []
+
+    def hook(name):
+        return lambda mod, inp, out: calls.append((name, tuple(inp[0].shape)))
+
     for name, m in model.named_modules():
         if isinstance(m, kinds):
-            hooks.append(m.register_forward_hook(lambda mod, inp, out, name=name: calls.append((name, tuple(inp[0].shape)))))
+            hooks.append(m.register_forward_hook(hook(name)))
     return calls, hooks
 
 

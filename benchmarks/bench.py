@@ -52,6 +52,7 @@ if str(REPO) not in sys.path:
 from sgenlib import data as celeba  # noqa: E402
 from sgenlib.archs import MODELS, forward_padded  # noqa: E402
 from sgenlib.degrade import DegradeOptions, degrade_batch  # noqa: E402
+from sgenlib.optim import build_optimizer  # noqa: E402
 from sgenlib.paper import SCALES, scale_name  # noqa: E402
 from sgenlib.provenance import git_commit  # noqa: E402
 from sgenlib.speed import CompiledWithFallback, cuda_graph_or_none  # noqa: E402
@@ -115,17 +116,17 @@ def degrade_one_cpu(img: np.ndarray, scale: tuple[int, int], rng: np.random.Gene
 
 class NaiveTrainer(Trainer):
     """Trainer whose batches come from JPEG files decoded and degraded on the CPU per image, with
-    an fp32 eager model and default Adam (cfg must say amp='off', channels_last='off')."""
+    an fp32 eager model and unfused optimizers (cfg must say amp='off', channels_last='off')."""
 
     def __init__(self, cfg: TrainConfig, source: celeba.CelebA, names: list[str], degrade: DegradeOptions,
                  device, out_dir):
         placeholder = np.zeros((1, degrade.channels, *celeba.CELEBA_SIZE), np.uint8)   # never sampled
         super().__init__(cfg, placeholder, out_dir, degrade, device, progress=False)
         self.source, self.names = source, names
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=cfg.betas)
+        # the model's own optimizer settings (sgenlib.optim), never fused
+        self.opt_g = build_optimizer(self.G, self.optim)
         if self.D is not None:
-            self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=cfg.betas,
-                                          weight_decay=cfg.d_weight_decay)
+            self.opt_d = build_optimizer(self.D, {**self.optim, "lr_by_module": None}, self.optim["d_weight_decay"])
         self.fused_adam = False
 
     def make_batch(self, step: int):

@@ -62,8 +62,9 @@ def _per_scale_cells(builder: str, stem: str, split_stems: tuple[str, str], titl
         "S.train_models(st, models)",
         "per_image = S.evaluate_models(st, models)\n"
         "ratings = T.load_ratings(ratings_dir)\n"
-        f"table = T.{builder}(per_image, ratings)\n"
-        "notes = T.per_scale_notes(table, ratings, ratings_dir, T.training_summaries(st, models))\n"
+        "summaries = T.training_summaries(st, models)   # rows named as trained, e.g. 'SRGAN (MSE content)'\n"
+        f"table = T.{builder}(per_image, ratings, summaries=summaries)\n"
+        "notes = T.per_scale_notes(table, ratings, ratings_dir, summaries)\n"
         f"T.write_per_scale_tables(st, table, {stem!r}, {split_stems!r}, {title!r}, notes)\n"
         "display(Markdown('\\n'.join(f'- {n}' for n in notes)))\n"
         "table",

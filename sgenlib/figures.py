@@ -2,6 +2,7 @@
 Each function returns a matplotlib Figure and saves it as PNG when given a path."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from .archs import model_label
 from .paper import SCALES, scale_name
 
 
@@ -25,6 +27,14 @@ def _show(ax, img_u8):
         arr = arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)
     ax.imshow(arr, cmap="gray" if arr.ndim == 2 else None, vmin=0, vmax=255)
     ax.set_xticks([]), ax.set_yticks([])
+
+
+def _label(model: str, summary_path: Path) -> str:
+    """archs.model_label of `model`, from the content loss its run summary records (if there is one)."""
+    summary_path = Path(summary_path)
+    if not summary_path.is_file():
+        return model
+    return model_label(model, json.loads(summary_path.read_text()).get("content_loss"))
 
 
 def degradation_grid(test, n_faces: int = 3, path=None, title_suffix: str = ""):
@@ -77,14 +87,17 @@ def training_curves(loss_csvs: dict[str, Path], path=None, title: str = "", smoo
     adversarial = {m: f for m, f in frames.items() if (f["loss_d"] != 0).any()}
     n = 2 if adversarial else 1
     fig, axes = plt.subplots(1, n, figsize=(6.5 * n, 4), squeeze=False)
+    # results/<profile>/training/<m>_losses.csv sits beside <m>_summary.json
+    labels = {m: _label(m, Path(p).with_name(f"{m}_summary.json")) for m, p in loss_csvs.items()}
     for m, f in frames.items():
-        axes[0, 0].plot(f["step"], f["content"].rolling(smooth, min_periods=1).mean(), label=m)
+        axes[0, 0].plot(f["step"], f["content"].rolling(smooth, min_periods=1).mean(), label=labels[m])
     axes[0, 0].set(xlabel="step", ylabel="content loss (MSE on [-1, 1] unless noted)", yscale="log",
                    title=title or "training curves")
     axes[0, 0].legend(fontsize=8)
     for m, f in adversarial.items():
-        axes[0, 1].plot(f["step"], f["loss_d"].rolling(smooth, min_periods=1).mean(), label=f"{m} D")
-        axes[0, 1].plot(f["step"], f["adversarial"].rolling(smooth, min_periods=1).mean(), "--", label=f"{m} G adv")
+        axes[0, 1].plot(f["step"], f["loss_d"].rolling(smooth, min_periods=1).mean(), label=f"{labels[m]} D")
+        axes[0, 1].plot(f["step"], f["adversarial"].rolling(smooth, min_periods=1).mean(), "--",
+                        label=f"{labels[m]} G adv")
     if adversarial:
         axes[0, 1].set(xlabel="step", ylabel="BCE", title="adversarial terms")
         axes[0, 1].legend(fontsize=7, ncol=2)
@@ -118,8 +131,9 @@ def restoration_grid(gallery_dir, index: pd.DataFrame, models: list[str], scale:
                     ax.set_xlabel(f"{rec['psnr_db']:.2f} dB / {rec['ssim']:.3f}", fontsize=7)
             else:
                 ax.axis("off")
-            if r == 0:
-                ax.set_title(model.replace("_", " "), fontsize=8)
+            if r == 0:   # gallery_dir = results/<profile>/gallery, run summaries in results/<profile>/training
+                label = _label(model, Path(gallery_dir).parent / "training" / f"{model}_summary.json")
+                ax.set_title(label.replace("_", " "), fontsize=8)
         axes[r, 0].set_ylabel(f"{image_id}\n{sc}", fontsize=7)
     fig.suptitle(title)
     return _save(fig, path)

@@ -78,6 +78,8 @@ def load_generator(run_dir: str | Path, device: str | torch.device = "cpu") -> n
         raise FileNotFoundError(f"no trained generator at {path}")
     blob = torch.load(path, map_location="cpu", weights_only=True)
     cfg = blob["config"]
-    model = build_generator(cfg["model"], in_channels=cfg["in_channels"], width=cfg["width"], gate=cfg["gate"])
+    # runs saved before the 'resample' setting existed used the kit's pooled resampling
+    model = build_generator(cfg["model"], in_channels=cfg["in_channels"], width=cfg["width"], gate=cfg["gate"],
+                            resample=cfg.get("resample", "pool"))
     model.load_state_dict(blob["generator"])
     return model.to(device).eval()

@@ -19,7 +19,7 @@ import torch
 
 from . import data as celeba
 from . import metrics
-from .archs import MODELS
+from .archs import MODELS, model_label
 from .degrade import DEFAULT_LUMA, DegradeOptions
 from .evaluate import TestSet, evaluate, skimage_agreement, time_inference, write_gallery
 from .inference import load_generator
@@ -243,10 +243,28 @@ def precision_label(study: Study, df: pd.DataFrame) -> str:
     return " (trained in bf16)" if len(bf16) == len(trained) else f" (trained in bf16: {', '.join(bf16)})"
 
 
+def trained_labels(study: Study) -> dict[str, str]:
+    """model -> archs.model_label from its run summary, for the models whose label can differ from
+    their name (SRGAN trained without VGG19 weights: 'SRGAN (MSE content)')."""
+    labels = {}
+    for m, spec in MODELS.items():
+        summary = run_summary(study, m) if spec.content_loss == "vgg" else None
+        if summary is not None:
+            labels[m] = model_label(m, summary.get("content_loss"))
+    return {m: label for m, label in labels.items() if label != m}
+
+
 def write_table(study: Study, df: pd.DataFrame, stem: str, title: str, notes: list[str] = ()) -> Path:
     """tables/<stem>.csv and tables/<stem>.md (title, the run's scale, the metric convention). The
-    title says when the models of the table were trained in bf16 (their run summaries' amp_bf16)."""
+    title says when the models of the table were trained in bf16 (their run summaries' amp_bf16); a
+    cell that is exactly a model name is written as that model's trained label (trained_labels)."""
     title = title + precision_label(study, df)
+    labels = trained_labels(study)
+    if labels:
+        df = df.copy()
+        for c in df.columns:
+            if not pd.api.types.is_numeric_dtype(df[c]):
+                df[c] = df[c].map(lambda v: labels.get(v, v) if isinstance(v, str) else v)
     csv_path = study.out("tables", f"{stem}.csv")
     df.to_csv(csv_path, index=False, float_format="%.6g")
     m = study.manifest or {}

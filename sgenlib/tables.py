@@ -28,7 +28,7 @@ from torch import nn
 
 from . import metrics
 from . import mos as _mos
-from .archs import MODELS, build_discriminator, build_generator, forward_padded
+from .archs import MODELS, build_discriminator, build_generator, forward_padded, model_label
 from .complexity import count_params, gflops
 from .paper import ABLATION_MODELS, PAPER_INFERENCE_S_PER_IMAGE, SCALES, SOTA_MODELS, paper_n_study, scale_name
 from .paths import resolve_project_path
@@ -45,7 +45,7 @@ MOS_COLUMNS = ["mos", "mos_ci_low", "mos_ci_high", "paper_mos", "mos_diff", "mos
 PER_SCALE_COLUMNS = ["model", "scale", "psnr_db", "psnr_ci_low", "psnr_ci_high", "paper_psnr_db", "psnr_diff_db",
                      "ssim", "ssim_ci_low", "ssim_ci_high", "paper_ssim", "ssim_diff", *MOS_COLUMNS, "n_images"]
 SUMMARY_KEYS = ["steps", "batch_size", "train_seconds", "images_per_s_steady", "params", "content_loss",
-                "adversarial", "adv_weight", "lambda_on", "device", "amp_bf16"]
+                "adversarial", "adv_weight", "lambda_on", "device", "amp_bf16", "optimizer"]
 STEADY_KEY = "train_s_per_step_steady"
 """training_summaries' column computed from losses.csv: seconds per step without warm-up."""
 COMPLEXITY_COLUMNS = ["model", "arch", "width", "params", "params_m", "gflops", "size", "computed_at",
@@ -147,11 +147,21 @@ def training_summaries(study: Study, models) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Tables 1-4: per model and scale
 # --------------------------------------------------------------------------------------------
-def per_scale_table(per_image, models, ratings: pd.DataFrame | None = None, floor: bool = True) -> pd.DataFrame:
+def model_labels(summaries: pd.DataFrame | None) -> dict[str, str]:
+    """model -> the name its rows carry (archs.model_label: 'SRGAN (MSE content)' when SRGAN's run
+    summary records that it fell back to pixel MSE)."""
+    if summaries is None or "content_loss" not in summaries:
+        return {}
+    return {rec["model"]: model_label(rec["model"], rec["content_loss"]) for rec in summaries.to_dict("records")}
+
+
+def per_scale_table(per_image, models, ratings: pd.DataFrame | None = None, floor: bool = True,
+                    summaries: pd.DataFrame | None = None) -> pd.DataFrame:
     """For each model (in the order given) and each of the six scales: ours (mean, 95% CI) beside
     the paper's PSNR and SSIM with the difference, then MOS (ours from `ratings` only; the paper's).
     `floor` appends the degraded input's own scores when `per_image` has them (paper values NaN).
-    Columns: PER_SCALE_COLUMNS."""
+    With `summaries` (training_summaries), rows are named by model_labels (so an SRGAN trained
+    without VGG19 weights reads 'SRGAN (MSE content)'). Columns: PER_SCALE_COLUMNS."""
     models = list(models)
     wanted = models + ([FLOOR] if floor and FLOOR not in models else [])
     rows = per_image_rows(per_image, wanted)
@@ -167,21 +177,23 @@ def per_scale_table(per_image, models, ratings: pd.DataFrame | None = None, floo
             t[c] = np.nan
     t["n_images"] = t["n_images"].fillna(0).astype("int64")
     t = t[PER_SCALE_COLUMNS].reset_index(drop=True)
+    labels = model_labels(summaries)
+    t["model"] = t["model"].map(lambda m: labels.get(m, m))
     t.attrs["has_ratings"] = ratings is not None and len(ratings) > 0
     return t
 
 
 def ablation_table(per_image, ratings: pd.DataFrame | None = None, models=ABLATION_MODELS,
-                   floor: bool = True) -> pd.DataFrame:
+                   floor: bool = True, summaries: pd.DataFrame | None = None) -> pd.DataFrame:
     """Tables 1-2 (SGEN, SGEN-MSE, MEN, AEN, CEN) at the six scales; see :func:`per_scale_table`.
     `per_image` may be a Study (its eval/ files are read)."""
-    return per_scale_table(per_image, models, ratings, floor)
+    return per_scale_table(per_image, models, ratings, floor, summaries)
 
 
 def sota_table(per_image, ratings: pd.DataFrame | None = None, models=SOTA_MODELS,
-               floor: bool = True) -> pd.DataFrame:
+               floor: bool = True, summaries: pd.DataFrame | None = None) -> pd.DataFrame:
     """Tables 3-4 (SGEN, SGEN-MSE, SRCNN, SRResNet, SRGAN, RED-Net, URDGN); see :func:`per_scale_table`."""
-    return per_scale_table(per_image, models, ratings, floor)
+    return per_scale_table(per_image, models, ratings, floor, summaries)
 
 
 def paper_split() -> tuple[list[str], list[str]]:
@@ -232,11 +244,42 @@ def content_loss_notes(summaries: pd.DataFrame | None) -> list[str]:
             notes.append(f"{m} content loss used: 'vgg19_54' (VGG19 phi_5,4 features, ImageNet weights from the "
                          "local torch hub cache), + 1e-3 adversarial, as Ledig et al.")
         elif used == "mse":
-            notes.append(f"{m} content loss used: 'mse' (no VGG19 ImageNet weights in the local torch hub cache; "
-                         "they cannot be downloaded here), so this SRGAN is SRResNet + pixel MSE + 1e-3 adversarial, "
-                         "not the paper's VGG loss.")
+            notes.append(f"{model_label(m, used)}: content loss 'mse' (no VGG19 ImageNet weights in the local torch "
+                         "hub cache; they cannot be downloaded here), so this row is SRResNet + pixel MSE + 1e-3 "
+                         "adversarial, not the paper's SRGAN with its VGG loss.")
         else:
             notes.append(f"{m} content loss used: unknown (no run summary: not trained in this profile).")
+    return notes
+
+
+def _describe_optim(o: dict, adversarial: bool) -> str:
+    extra = {"adam": f"betas {tuple(o.get('betas', (0.9, 0.999)))}", "sgd": f"momentum {o.get('momentum', 0)}",
+             "rmsprop": f"alpha {o.get('alpha', 0.99)}"}[o["name"]]
+    special = "".join(f", {k} lr {v:g}" for k, v in (o.get("lr_by_module") or {}).items())
+    decay = f", D weight decay {o['d_weight_decay']:g}" if adversarial and "d_weight_decay" in o else ""
+    return f"{o['name']} lr {o['lr']:g}{special}, {extra}{decay}"
+
+
+def optimizer_notes(models, summaries: pd.DataFrame | None = None) -> list[str]:
+    """One note per model: the optimizer settings its run used (train_summary.json 'optimizer') and
+    their source; for a model without a run, the settings it will use by default (ModelSpec.optim,
+    else SGEN's Adam)."""
+    used = {}
+    if summaries is not None and "optimizer" in summaries:
+        used = {r["model"]: r["optimizer"] for r in summaries.to_dict("records") if isinstance(r["optimizer"], dict)}
+    notes = []
+    for m in models:
+        if m not in MODELS:
+            continue
+        adversarial = MODELS[m].adversarial
+        if m in used:
+            notes.append(f"{m} optimizer used: {_describe_optim(used[m], adversarial)} ({used[m].get('source', '')}).")
+        elif MODELS[m].optim:
+            o = MODELS[m].optim
+            notes.append(f"{m} optimizer (default, not trained yet): {_describe_optim(o, adversarial)} "
+                         f"({o['source']}).")
+        else:
+            notes.append(f"{m} optimizer (default, not trained yet): SGEN's Adam (TrainConfig lr, betas).")
     return notes
 
 
@@ -252,7 +295,9 @@ def per_scale_notes(table: pd.DataFrame, ratings: pd.DataFrame | None = None, ra
         notes.append("Not trained or not evaluated in this profile (rows of NaN): " + ", ".join(gone) + ".")
     if FLOOR in set(table["model"]):
         notes.append("input = the degraded network input itself, scored as if it were a restoration (the floor).")
-    return notes + content_loss_notes(summaries)
+    raw = {label: m for m, label in model_labels(summaries).items()}
+    models = [raw.get(m, m) for m in dict.fromkeys(table["model"]) if m != FLOOR]
+    return notes + content_loss_notes(summaries) + optimizer_notes(models, summaries)
 
 
 def write_per_scale_tables(study: Study, table: pd.DataFrame, stem: str, split_stems: tuple[str, str] | None,
@@ -326,8 +371,17 @@ def complexity_of_models(models=None, widths=(1.0,), in_channels: int = 1, size=
     return pd.DataFrame(rows, columns=COMPLEXITY_COLUMNS)
 
 
+ARCH_DEFAULTS_NOTE = (
+    "Architectures (defaults; options in sgenlib.archs, README decision table): SGEN family conv_{2^m} / "
+    "deconv_{2^m} = one 5x5 (transposed) conv with stride 2^m (resample='strided', the authors' code); SGEN-family "
+    "discriminator = the authors' (7x7 + three 3x3 stride-2 convs, BN, GAP, linear; 1.55 M at width 1); N study: "
+    "512 channels at the top for every N; SRResNet / SRGAN = Ledig's network on the LR image x[..., ::4, ::4] with "
+    "two sub-pixel x2 stages; RED-Net = RED30, 64 feature maps (the paper's text); URDGN = its authors' released "
+    "layout with the first of three x2 stages dropped for x4.")
+
+
 def complexity_notes(size=(208, 176)) -> list[str]:
-    return [FLOPS_NOTE.format(size=scale_name(size)),
+    return [FLOPS_NOTE.format(size=scale_name(size)), ARCH_DEFAULTS_NOTE,
             "params: generator parameters (params_m in millions); d_params_m: the discriminator's, in millions "
             "(adversarial models only).",
             "padded_scales: the paper's scales that archs.forward_padded reflect-pads for this model."]
@@ -439,6 +493,9 @@ def n_study_paper_layout(table: pd.DataFrame) -> pd.DataFrame:
 def n_study_notes(table: pd.DataFrame, timing: pd.DataFrame | None = None) -> list[str]:
     notes = [N_STUDY_CI_NOTE,
              "All three trained with MSE only (as the paper's Table 5), same steps, batch and width as the profile.",
+             "Only N varies: every N keeps 8*ngf = 512 channels in x_N and in every base-encoder (the authors' top "
+             "width), each resolution keeps its N = 3 width (schedule in sgenlib.archs.sgen); N = 2's top level sits at "
+             "1/8 of the input instead of 1/16, so it costs more FLOPs than N = 3 (see the GFLOPs rows).",
              "Training time is compared as a ratio to N=3: ours per optimizer step (tables.steady_seconds_per_step: "
              "the mean of losses.csv's seconds per step without the first logging window of the run and of its "
              "last resume, i.e. without cuDNN autotuning and first allocations), the paper's from its K80 "

@@ -48,6 +48,7 @@ from tqdm.auto import tqdm
 from . import losses
 from .archs import MODELS, build_discriminator, build_generator, forward_padded, init_weights
 from .degrade import DEFAULT_LUMA, LUMA, DegradeOptions, degrade_batch
+from .optim import BASELINE_OPTIM, build_optimizer, run_settings
 from .paper import SCALES
 
 LOSS_COLUMNS = ["step", "scale", "loss_g", "content", "adversarial", "loss_d", "seconds"]
@@ -71,6 +72,9 @@ class TrainConfig:
     d_weight_decay: float = 1e-4        # the authors' code, on D only
     width: float = 1.0                  # channel multiplier for every architecture
     gate: str = "sigmoid"               # SGU gate: 'sigmoid' (eq. 9) or 'lrelu' (authors' code)
+    resample: str = "strided"           # SGEN conv_{2^m}/deconv_{2^m}: 'strided' (authors' code) or 'pool'
+    d_layout: str = "authors"           # SGEN-family discriminator: 'authors' (their code) or 'kit-v1'
+    baseline_optim: str = "own"         # baselines: 'own' (ModelSpec.optim, their papers) or 'sgen' (lr, betas)
     seed: int = 0
     ckpt_every: int = 500
     log_every: int = 50                 # losses leave the device (and are checked) this often
@@ -97,6 +101,11 @@ class TrainConfig:
             raise ValueError("scales must name at least one (height, width)")
         if self.step_order not in STEP_ORDERS:
             raise ValueError(f"step_order must be one of {STEP_ORDERS}, got {self.step_order!r}")
+        if self.baseline_optim not in BASELINE_OPTIM:
+            raise ValueError(f"baseline_optim must be one of {BASELINE_OPTIM}, got {self.baseline_optim!r}")
+        if self.resample not in ("strided", "pool") or self.d_layout not in ("authors", "kit-v1"):
+            raise ValueError(f"resample must be strided|pool and d_layout authors|kit-v1; got {self.resample!r}, "
+                             f"{self.d_layout!r}")
         self.betas = tuple(self.betas)
         self.scales = [list(s) for s in self.scales]
 
@@ -202,8 +211,8 @@ class Trainer:
         self.lambda_on = "adversarial" if own else cfg.lambda_on
         torch.manual_seed(cfg.seed)
         c = degrade.channels
-        self.G = build_generator(cfg.model, in_channels=c, width=cfg.width, gate=cfg.gate)
-        self.D = build_discriminator(cfg.model, in_channels=c, width=cfg.width)
+        self.G = build_generator(cfg.model, in_channels=c, width=cfg.width, gate=cfg.gate, resample=cfg.resample)
+        self.D = build_discriminator(cfg.model, in_channels=c, width=cfg.width, layout=cfg.d_layout)
         for m in (self.G, self.D):
             if m is not None:
                 init_weights(m)
@@ -211,11 +220,12 @@ class Trainer:
                 if self.channels_last:
                     m.to(memory_format=torch.channels_last)
         self.size_multiple = getattr(self.G, "size_multiple", 1)
-        self.fused_adam = on_cuda
-        fused = {"fused": True} if on_cuda else {}
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=cfg.betas, **fused)
-        self.opt_d = (torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=cfg.betas,
-                                       weight_decay=cfg.d_weight_decay, **fused) if self.D is not None else None)
+        # optimizers: SGEN's Adam, or a baseline's own settings (sgenlib.optim; recorded in the summary)
+        self.optim = run_settings(self.spec, cfg)
+        self.fused_adam = on_cuda and self.optim["name"] == "adam"
+        self.opt_g = build_optimizer(self.G, self.optim, fused=self.fused_adam)
+        self.opt_d = (build_optimizer(self.D, {**self.optim, "lr_by_module": None}, self.optim["d_weight_decay"],
+                                      fused=self.fused_adam) if self.D is not None else None)
         self._d_params = list(self.D.parameters()) if self.D is not None else []
         self.content_fn, self.content_name = self._content_loss()
         self.step, self.elapsed, self.last_losses = 0, 0.0, None
@@ -505,7 +515,7 @@ class Trainer:
             "ddp_backend": dist.get_backend() if self.world > 1 else None,
             "content_loss": self.content_name,
             "adversarial": self.spec.adversarial,
-            "adv_weight": self.adv_weight, "lambda_on": self.lambda_on,
+            "adv_weight": self.adv_weight, "lambda_on": self.lambda_on, "optimizer": self.optim,
             "step_order": self.cfg.step_order if self.D is not None else None,
             "params": sum(p.numel() for p in self.G.parameters()),
             "config": self.cfg.to_dict(), "degrade": self.degrade.as_dict(), "torch": torch.__version__,
@@ -608,6 +618,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt-every", type=int)
     p.add_argument("--log-every", type=int)
     p.add_argument("--gate", choices=["sigmoid", "lrelu"])
+    p.add_argument("--resample", choices=["strided", "pool"], help="SGEN conv_{2^m}/deconv_{2^m} (default strided)")
+    p.add_argument("--d-layout", choices=["authors", "kit-v1"], help="SGEN-family discriminator (default authors)")
+    p.add_argument("--baseline-optim", choices=list(BASELINE_OPTIM), help="baselines' optimizer (default own)")
     p.add_argument("--lambda-on", choices=list(losses.LAMBDA_PLACEMENTS))
     p.add_argument("--step-order", choices=list(STEP_ORDERS),
                    help="g_then_d (authors' code, default) or d_then_g (kit v1)")
@@ -642,6 +655,7 @@ def main(argv: list[str] | None = None) -> int:
                   ckpt_every=prof["ckpt_every"], log_every=prof["log_every"])
         given = dict(steps=args.steps, batch_size=args.batch_size, width=args.width, lr=args.lr,
                      ckpt_every=args.ckpt_every, log_every=args.log_every, gate=args.gate,
+                     resample=args.resample, d_layout=args.d_layout, baseline_optim=args.baseline_optim,
                      lambda_on=args.lambda_on, step_order=args.step_order, amp=args.amp,
                      channels_last=args.channels_last,
                      compile_backend=args.compile_backend)

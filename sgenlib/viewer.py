@@ -142,6 +142,7 @@ class GallerySource:
     ssim) and its PNGs (see evaluate.write_gallery)."""
 
     kind = "gallery"
+    titles = TITLES          # panel titles by key; open_viewer adds trained labels ('SRGAN (MSE content)')
 
     def __init__(self, gallery_dir):
         from .mos import load_index
@@ -174,7 +175,7 @@ class GallerySource:
                 continue
             psnr = None if key == "ground_truth" else _finite(row.psnr_db)
             ssim = None if key == "ground_truth" else _finite(row.ssim)
-            out.append(Panel(key, TITLES.get(key, key), img, psnr, ssim))
+            out.append(Panel(key, self.titles.get(key, key), img, psnr, ssim))
         return out, missing
 
 
@@ -191,6 +192,7 @@ class LiveSource:
     given generators; results are cached per (image, scale, model)."""
 
     kind = "live"
+    titles = TITLES
 
     def __init__(self, test: TestSet, generators: dict[str, torch.nn.Module], cache_size: int = 512):
         self.test = test
@@ -238,7 +240,7 @@ class LiveSource:
                 pred = metrics.quantize(inp)[0] if key == "input" else restore_batches(self.generators[key], inp, 1)[0]
                 pred_np = pred.cpu().numpy()
                 psnr, ssim = metrics.psnr_ssim(pred_np, ref_np)
-                self._remember(ck, Panel(key, TITLES.get(key, key), _hwc(pred_np), psnr, ssim))
+                self._remember(ck, Panel(key, self.titles.get(key, key), _hwc(pred_np), psnr, ssim))
             else:
                 self._cache.move_to_end(ck)
             out.append(self._cache[ck])
@@ -849,6 +851,9 @@ def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", 
             status = (f"<b>Nothing to show</b> [{profile}]: no trained generator under "
                       f"<code>{html.escape(str(st.runs))}</code> and no gallery at "
                       f"<code>{html.escape(str(gallery_dir))}</code>. Run 02_sgen (run_all.sh) first.")
+    if source is not None:
+        from .study import trained_labels
+        source.titles = {**TITLES, **trained_labels(st)}
     if notes:
         status += "<br><small>" + "<br>".join(html.escape(n) for n in notes) + "</small>"
     label = f"[{profile}{' SMOKE: tiny models, a few steps' if profile == 'smoke' else ''}]"

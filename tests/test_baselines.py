@@ -10,7 +10,7 @@ from sgenlib.archs.baselines import BASELINE_DISCRIMINATORS, BASELINE_GENERATORS
 from sgenlib.archs.rednet import REDNet
 from sgenlib.archs.srcnn import SRCNN
 from sgenlib.archs.srresnet import SRResNet
-from sgenlib.archs.urdgn import URDGNGenerator
+from sgenlib.archs.urdgn import URDGNDiscriminator, URDGNGenerator
 from sgenlib.archs import vgg
 from sgenlib.complexity import complexity_table, count_params, gflops
 
@@ -18,7 +18,9 @@ SCALES = [(128 + 16 * i, 96 + 16 * i) for i in range(6)]
 W = 0.125  # small widths keep the whole file fast on a 2-core CPU
 
 # (registry name, constructor options) for every generator variant under test
-GENERATOR_CASES = [(name, {}) for name in BASELINE_GENERATORS] + [("SRResNet", {"upsample": "lowres"})]
+GENERATOR_CASES = [(name, {}) for name in BASELINE_GENERATORS] + [
+    ("SRResNet", {"upsample": "unshuffle"}), ("SRResNet", {"upsample": "none"}), ("URDGN", {"layout": "kit-v1"}),
+    ("RED-Net", {"features": 128, "n_layers": 10})]
 CASE_IDS = [name + ("-" + "-".join(map(str, opts.values())) if opts else "") for name, opts in GENERATOR_CASES]
 
 
@@ -63,10 +65,12 @@ def test_every_generator_class_sets_size_multiple():
     for cls in BASELINE_GENERATORS.values():
         assert "size_multiple" in vars(cls), cls.__name__
         assert isinstance(cls.size_multiple, int)
-    assert SRCNN.size_multiple == 1 and REDNet.size_multiple == 1 and SRResNet.size_multiple == 1
-    assert URDGNGenerator.size_multiple == 8
-    assert SRResNet(width=W, upsample="lowres").size_multiple == 4
-    assert URDGNGenerator(width=W, depth=2).size_multiple == 4
+    assert SRCNN.size_multiple == 1 and REDNet.size_multiple == 1 and SRResNet.size_multiple == 4
+    assert URDGNGenerator.size_multiple == 4 and URDGNGenerator(width=W).size_multiple == 4
+    assert SRResNet(width=W, upsample="unshuffle").size_multiple == 4
+    assert SRResNet(width=W, upsample="none").size_multiple == 1
+    assert URDGNGenerator(width=W, layout="kit-v1").size_multiple == 8
+    assert URDGNGenerator(width=W, layout="kit-v1", depth=2).size_multiple == 4
 
 
 @pytest.mark.parametrize("name,opts", GENERATOR_CASES, ids=CASE_IDS)
@@ -86,26 +90,82 @@ def test_bad_size_raises_value_error(name, opts):
         model(torch.zeros(1, 2, 8 * m, 8 * m))  # wrong channel count
 
 
-def test_srresnet_lowres():
-    model = SRResNet(width=W, upsample="lowres").eval()
+def _record_inputs(model: nn.Module, kinds):
+    """A list that each forward fills with (module name, input shape) of every module of `kinds`, in
+    call order, and the hooks that fill it (remove them after use)."""
+    calls, hooks = [], []
+
+    def hook(name):
+        return lambda mod, inp, out: calls.append((name, tuple(inp[0].shape)))
+
+    for name, m in model.named_modules():
+        if isinstance(m, kinds):
+            hooks.append(m.register_forward_hook(hook(name)))
+    return calls, hooks
+
+
+def test_srresnet_default_is_ledig_on_the_lowres_image():
+    """Default SRResNet: the LR image is x[..., ::4, ::4]; the 16 residual blocks run at 1/4 resolution
+    with 64 channels; two sub-pixel x2 stages (conv to 256, pixel shuffle) bring it back to H x W."""
+    model = SRResNet().eval()
+    assert model.upsample_mode == "subsample" and model.size_multiple == 4
+    assert model.head[0].in_channels == 1 and model.head[0].out_channels == 64
+    calls, hooks = _record_inputs(model, (nn.Conv2d, nn.PixelShuffle))
+    with torch.no_grad():
+        model(torch.zeros(1, 1, 208, 176))
+    for h in hooks:
+        h.remove()
+    body = [shape for name, shape in calls if name.startswith("body.")]
+    assert len(body) == 32 and all(shape == (1, 64, 52, 44) for shape in body)      # 16 blocks x 2 convs
+    shuffles = [shape for name, shape in calls if isinstance(model.get_submodule(name), nn.PixelShuffle)]
+    assert shuffles == [(1, 256, 52, 44), (1, 256, 104, 88)]
+    assert calls[-1] == ("tail.0", (1, 64, 208, 176))
+    # the network reads exactly the LR pixels: changing any other pixel changes nothing
+    x = torch.rand(1, 1, 64, 48) * 2 - 1
+    lr_only = torch.zeros_like(x)
+    lr_only[..., ::4, ::4] = x[..., ::4, ::4]
+    with torch.no_grad():
+        assert torch.equal(model(x), model(lr_only))
+    nearest = torch.nn.functional.interpolate(x[..., ::4, ::4], scale_factor=4, mode="nearest")
+    assert torch.equal(nearest[..., ::4, ::4], x[..., ::4, ::4])
+
+
+def test_srresnet_options():
+    model = SRResNet(width=W, upsample="unshuffle").eval()
     with torch.no_grad():
         assert model(torch.zeros(1, 1, 36, 20)).shape == (1, 1, 36, 20)  # multiple of 4, not of 8
     with pytest.raises(ValueError, match=r"34x20.*multiple of 4"):
         model(torch.zeros(1, 1, 34, 20))
-    assert isinstance(model.space_to_depth, nn.PixelUnshuffle)
-    shuffles = [m for m in model.modules() if isinstance(m, nn.PixelShuffle)]
-    assert len(shuffles) == 2
-    plain = SRResNet(width=W)
+    assert isinstance(model.space_to_depth, nn.PixelUnshuffle) and model.head[0].in_channels == 16
+    assert len([m for m in model.modules() if isinstance(m, nn.PixelShuffle)]) == 2
+    plain = SRResNet(width=W, upsample="none")
     assert not any(isinstance(m, (nn.PixelShuffle, nn.PixelUnshuffle)) for m in plain.modules())
-    with pytest.raises(ValueError):
-        SRResNet(upsample="x4")
+    with pytest.raises(ValueError, match="upsample"):
+        SRResNet(upsample="lowres")
 
 
-def test_srresnet_structure():
-    model = SRResNet()
-    assert len(model.body) == 16
-    assert model.head[0].kernel_size == (9, 9) and model.tail[0].kernel_size == (9, 9)
-    assert model.head[0].out_channels == 64
+def test_urdgn_authors_layout():
+    """URDGN as its released code, adapted x8 -> x4: LR image, convs 16, 64 at 1/4, x2, conv 128, x2,
+    conv 256, conv to the image; discriminator conv5 32/64/128/96 + max pooling, dense 1024, dense 1."""
+    g = URDGNGenerator().eval()
+    calls, hooks = _record_inputs(g, nn.Conv2d)
+    with torch.no_grad():
+        assert g(torch.zeros(1, 1, 208, 176)).shape == (1, 1, 208, 176)
+    for h in hooks:
+        h.remove()
+    assert [shape for _, shape in calls] == [(1, 1, 52, 44), (1, 16, 52, 44), (1, 64, 104, 88),
+                                             (1, 128, 208, 176), (1, 256, 208, 176)]
+    assert [m.kernel_size[0] for m in g.modules() if isinstance(m, nn.Conv2d)] == [3, 3, 5, 5, 5]
+    assert count_params(g) == (9 * 16 + 16 + 32) + (9 * 16 * 64 + 64 + 128) + (25 * 64 * 128 + 128 + 256) + (
+        25 * 128 * 256 + 256 + 512) + (25 * 256 + 1)
+    d = URDGNDiscriminator()
+    assert [m.out_channels for m in d.modules() if isinstance(m, nn.Conv2d)] == [32, 64, 128, 96]
+    linears = [m for m in d.modules() if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(8 * 8 * 96, 1024), (1024, 1)]
+    for h, w in SCALES:
+        assert d(torch.zeros(2, 1, h, w)).shape == (2,)
+    with pytest.raises(ValueError, match="layout"):
+        URDGNGenerator(layout="x")
 
 
 def test_srcnn_param_count():
@@ -134,8 +194,9 @@ def test_rednet_layer_count(n_layers):
 
 def test_rednet_default_width():
     model = REDNet()
-    assert model.n_layers == 30
-    assert model.encoder[0][0].out_channels == 64
+    assert model.n_layers == 30                                   # RED30, the paper's main model
+    assert model.encoder[0][0].out_channels == 64                 # the paper's text (released model: 128)
+    assert REDNet(features=128, n_layers=10).encoder[0][0].out_channels == 128
 
 
 @pytest.mark.parametrize("name", list(BASELINE_DISCRIMINATORS))

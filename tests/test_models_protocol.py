@@ -27,7 +27,7 @@ from sgenlib.inference import load_generator, restore
 from sgenlib.paper import ABLATION_MODELS, SCALES, SOTA_MODELS, paper_n_study, paper_results, scale_name
 from sgenlib import study as S
 from sgenlib.study import open_study
-from sgenlib.train import LOSS_COLUMNS, TrainConfig, train
+from sgenlib.train import LOSS_COLUMNS, TrainConfig, Trainer, train
 
 W = 1 / 32  # SGEN ngf = 2: every model runs all six scales in well under a second on 2 cores
 PAPER_TWELVE = ["SGEN", "SGEN-MSE", "MEN", "AEN", "CEN", "SRCNN", "SRResNet", "SRGAN", "RED-Net", "URDGN",
@@ -159,6 +159,52 @@ def test_two_training_steps_write_the_run(name, faces, tmp_path, monkeypatch):
     g = load_generator(run)
     assert type(g) is type(build_generator(name, width=W))
     assert count_params(g) == summary["params"]
+    assert summary["optimizer"]["name"] == (spec.optim or {"name": "adam"})["name"]
+
+
+# each baseline's own optimizer (its paper, else its authors' code), SGEN's Adam for the SGEN family
+EXPECTED_OPTIM = {"SRCNN": (torch.optim.SGD, [1e-4, 1e-5]), "SRResNet": (torch.optim.Adam, [1e-4]),
+                  "SRGAN": (torch.optim.Adam, [1e-4]), "RED-Net": (torch.optim.Adam, [1e-4]),
+                  "URDGN": (torch.optim.RMSprop, [1e-3])}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_each_model_trains_with_its_optimizer(name, faces, tmp_path, monkeypatch):
+    monkeypatch.setattr(vgg, "find_vgg19_checkpoint", lambda *a, **k: None)
+    cfg = TrainConfig(model=name, steps=1, batch_size=2, width=W, lr=3e-4)
+    t = Trainer(cfg, faces, tmp_path, device="cpu", progress=False)
+    kind, lrs = EXPECTED_OPTIM.get(name, (torch.optim.Adam, [3e-4]))
+    assert type(t.opt_g) is kind and [g["lr"] for g in t.opt_g.param_groups] == lrs
+    if kind is torch.optim.Adam:
+        assert t.opt_g.param_groups[0]["betas"] == ((0.9, 0.999) if name in EXPECTED_OPTIM else (0.5, 0.999))
+    if t.opt_d is not None:
+        assert type(t.opt_d) is kind and t.opt_d.param_groups[0]["lr"] == lrs[0]
+        assert t.opt_d.param_groups[0]["weight_decay"] == (0.0 if name == "URDGN" else 1e-4)
+    if name == "SRCNN":                     # the last layer alone at 1e-5 (Dong et al. 2014)
+        assert {id(p) for p in t.opt_g.param_groups[1]["params"]} == {id(p) for p in t.G.reconstruction.parameters()}
+        assert t.opt_g.param_groups[0]["momentum"] == 0.9
+    # baseline_optim='sgen': every model gets SGEN's Adam with the run's lr and betas
+    same = Trainer(TrainConfig(model=name, steps=1, batch_size=2, width=W, lr=3e-4, baseline_optim="sgen"),
+                   faces, tmp_path / "sgen", device="cpu", progress=False)
+    assert type(same.opt_g) is torch.optim.Adam and [g["lr"] for g in same.opt_g.param_groups] == [3e-4]
+    assert same.opt_g.param_groups[0]["betas"] == (0.5, 0.999)
+    with pytest.raises(ValueError, match="baseline_optim"):
+        TrainConfig(model=name, steps=1, baseline_optim="paper")
+    with pytest.raises(ValueError, match="resample"):
+        TrainConfig(model=name, steps=1, resample="bilinear")
+
+
+def test_run_settings_choose_resampling_and_discriminator(faces, tmp_path):
+    """resample / d_layout are run settings: built into G and D, saved with the generator, reloaded."""
+    cfg = TrainConfig(model="SGEN", steps=1, batch_size=2, width=W, resample="pool", d_layout="kit-v1",
+                      scales=[list(SCALES[0])])
+    summary = train(cfg, faces, tmp_path / "run", device="cpu", progress=False)
+    assert summary["config"]["resample"] == "pool" and summary["config"]["d_layout"] == "kit-v1"
+    g = load_generator(tmp_path / "run")
+    assert g.resample == "pool" and any(isinstance(m, torch.nn.AvgPool2d) for m in g.modules())
+    t = Trainer(TrainConfig(model="SGEN", steps=1, batch_size=2, width=W), faces, tmp_path / "t", device="cpu",
+                progress=False)
+    assert t.G.resample == "strided" and t.D.layout == "authors"
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,7 +317,10 @@ def test_n_study_table():
     assert np.isnan(t.iloc[2].psnr_db) and t.iloc[2].n_images == 0            # missing: NaN, no error
     assert list(t["train_time_ratio"]) == pytest.approx([0.5, 1.0, 2.0])
     assert list(t["inference_ratio"]) == pytest.approx([0.5, 1.0, 1.5])
-    assert t.iloc[1].gflops_ratio == 1.0 and t.iloc[0].gflops_ratio < 1 < t.iloc[2].gflops_ratio
+    assert t.iloc[1].gflops_ratio == 1.0 and t.iloc[2].gflops_ratio > 1
+    # only N varies (512 channels at the top for every N): parameters and GFLOPs per N beside the paper's times
+    assert list(t["params_w1"]) == [17_546_689, 32_393_025, 61_232_193]
+    assert t.iloc[0].gflops_w1_ratio > 1    # N = 2's 512-channel top level sits at 1/8, not 1/16, of the input
     assert t.iloc[1].gflops_w1 > 20 and t.iloc[1].params_w1 > 1e7 > t.iloc[1].params
     assert list(t["padded_scales"]) == ["none", "none", "144x112, 176x144, 208x176"]
     notes = T.n_study_notes(t, timing)
@@ -280,6 +329,8 @@ def test_n_study_table():
     layout = T.n_study_paper_layout(t)
     assert list(layout.columns) == ["quantity", "N=2", "N=3", "N=4"]
     assert layout.set_index("quantity").loc["PSNR (dB), paper", "N=4"] == 24.49
+    assert layout.set_index("quantity").loc["parameters at width 1.0 (millions)", "N=2"] == pytest.approx(17.546689)
+    assert any("Only N varies" in n for n in notes)
 
 
 def test_complexity_of_all_twelve_models():
@@ -310,14 +361,36 @@ def test_summaries_notes_written_tables_and_gallery(tmp_path, faces, monkeypatch
     (st.runs / "SRGAN" / "train_summary.json").write_text(json.dumps({"content_loss": "mse", "steps": 1}))
     summaries = T.training_summaries(st, ["SRGAN", "SRCNN", "URDGN"])
     assert summaries.set_index("model").loc["SRCNN", "steps"] == 1
-    assert [n for n in T.content_loss_notes(summaries) if "'mse'" in n and "SRGAN" in n]
-    table = T.sota_table(synthetic_per_image(["SRCNN", "URDGN", "input"]))
-    paths = T.write_per_scale_tables(st, table, "t34", ("t3", "t4"), "Tables 3-4 test",
-                                     T.per_scale_notes(table, None, "none/", summaries))
+    assert [n for n in T.content_loss_notes(summaries) if "'mse'" in n and "SRGAN (MSE content)" in n]
+    table = T.sota_table(synthetic_per_image(["SRCNN", "URDGN", "SRGAN", "input"]), summaries=summaries)
+    # SRGAN fell back to pixel MSE: its rows say so in every table (and every figure drawn from it)
+    assert "SRGAN" not in set(table["model"]) and (table["model"] == "SRGAN (MSE content)").sum() == 6
+    assert set(T.paper_layout(table, T.paper_split()[0])["model"]) >= {"SRGAN (MSE content)"}
+    notes = T.per_scale_notes(table, None, "none/", summaries)
+    paths = T.write_per_scale_tables(st, table, "t34", ("t3", "t4"), "Tables 3-4 test", notes)
     assert [p.name for p in paths] == ["t34.csv", "t3.csv", "t4.csv"]
     md = (st.results / "tables" / "t34.md").read_text()
-    assert "SRGAN content loss used: 'mse'" in md and "SMOKE" in md
+    assert "SRGAN (MSE content): content loss 'mse'" in md and "SMOKE" in md
+    # the notes say which optimizer each baseline used (run summaries) or will use (defaults)
+    assert "SRCNN optimizer used: sgd lr 0.0001, reconstruction lr 1e-05, momentum 0.9" in md
+    assert "URDGN optimizer used: rmsprop lr 0.001, alpha 0.9, D weight decay 0" in md
+    assert "RED-Net optimizer (default, not trained yet): adam lr 0.0001" in md
     assert pd.read_csv(st.results / "tables" / "t3.csv").shape == (len(SOTA_MODELS) + 1, 19)
+    assert "SRGAN (MSE content)" in set(pd.read_csv(st.results / "tables" / "t34.csv")["model"])
+    # any table written for this study (claims, MOS, ...) and the viewer's panels name the fallback SRGAN the same way
+    assert S.trained_labels(st) == {"SRGAN": "SRGAN (MSE content)"}
+    S.write_table(st, pd.DataFrame({"reference": ["SGEN", "SGEN"], "model": ["SRGAN", "SRCNN"],
+                                    "claim": ["SGEN > SRGAN", "x"]}), "other", "other")
+    other = pd.read_csv(st.results / "tables" / "other.csv")
+    assert list(other["model"]) == ["SRGAN (MSE content)", "SRCNN"] and list(other["claim"]) == ["SGEN > SRGAN", "x"]
+    from sgenlib import figures as F
+    (st.results / "training").mkdir(parents=True, exist_ok=True)
+    (st.results / "training" / "SRGAN_summary.json").write_text(json.dumps({"content_loss": "mse"}))
+    pd.DataFrame({c: [1, 2] for c in LOSS_COLUMNS}).to_csv(st.results / "training" / "SRGAN_losses.csv", index=False)
+    fig = F.training_curves({"SRGAN": st.results / "training" / "SRGAN_losses.csv"})
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["SRGAN (MSE content)"]
+    fig = F.metric_vs_scale(table)
+    assert "SRGAN (MSE content)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     # the gallery keeps earlier models' rows when a notebook renders only its own
     st.test = evaluate.TestSet(faces[:3], ["a", "b", "c"], st.degrade, 0, SCALES, "cpu")
     S.update_gallery(st, ["SRCNN"], progress=False)

@@ -1,8 +1,9 @@
 """Architectures and the table of the twelve models the paper trains.
 
 `MODELS` says, for each model name used in the paper's tables, which generator it uses (with
-which arguments), whether it is trained adversarially, with which discriminator, content loss and
-adversarial weight. Training and evaluation read only this table.
+which arguments), whether it is trained adversarially, with which discriminator, content loss,
+adversarial weight and, for a baseline whose paper (or authors' code) states them, its own
+optimizer settings (`optim`, see sgenlib.optim). Training and evaluation read only this table.
 """
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ class ModelSpec:
     content_loss: str = "mse"                   # 'mse' or 'vgg' (SRGAN; falls back to mse)
     adv_weight: float | None = None             # None: the run's lambda (SGEN's 0.1)
     note: str = ""
+    optim: dict | None = None                   # a baseline's own optimizer (sgenlib.optim); None: SGEN's
+
+
+# Each baseline's own optimizer, where its paper states it (else its authors' code, else SGEN's).
+LEDIG_ADAM = {"name": "adam", "lr": 1e-4, "betas": [0.9, 0.999],
+              "source": "Ledig et al. 2016 (training details): Adam, beta1 = 0.9, lr 1e-4 (beta2 not stated: 0.999); "
+                        "their lr drop to 1e-5 for SRGAN's second 1e5 updates is not applied"}
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -34,17 +42,38 @@ MODELS: dict[str, ModelSpec] = {
     "AEN": ModelSpec("SGEN", {"fusion": "avg"}, True, "SGEN", note="SGU -> element-wise average; trained like SGEN"),
     "CEN": ModelSpec("SGEN", {"fusion": "concat"}, True, "SGEN",
                      note="SGU -> concatenation + 1x1 conv; trained like SGEN"),
-    "SRCNN": ModelSpec("SRCNN", note="MSE (Dong et al. 2014)"),
-    "SRResNet": ModelSpec("SRResNet", note="MSE (Ledig et al. 2016)"),
+    "SRCNN": ModelSpec("SRCNN", note="MSE (Dong et al. 2014)",
+                       optim={"name": "sgd", "lr": 1e-4, "momentum": 0.9, "lr_by_module": {"reconstruction": 1e-5},
+                              "source": "Dong et al. 2014 (training): SGD, momentum 0.9, lr 1e-4 (1e-5 in the last "
+                                        "layer)"}),
+    "SRResNet": ModelSpec("SRResNet", note="MSE (Ledig et al. 2016)", optim=LEDIG_ADAM),
     "SRGAN": ModelSpec("SRResNet", {}, True, "SRGAN", content_loss="vgg", adv_weight=1e-3,
-                       note="VGG19 content (MSE if no cached weights) + 1e-3 adversarial (Ledig et al.)"),
-    "RED-Net": ModelSpec("RED-Net", note="MSE (Mao et al. 2016)"),
+                       note="VGG19 content (MSE if no cached weights) + 1e-3 adversarial (Ledig et al.)",
+                       optim=LEDIG_ADAM),
+    "RED-Net": ModelSpec("RED-Net", note="MSE (Mao et al. 2016)",
+                         optim={"name": "adam", "lr": 1e-4, "betas": [0.9, 0.999],
+                                "source": "Mao et al. 2016: Adam, lr 1e-4 (betas not stated: 0.9, 0.999)"}),
     "URDGN": ModelSpec("URDGN", {}, True, "URDGN", adv_weight=0.01,
-                       note="MSE + 0.01 adversarial (Yu and Porikli 2016)"),
+                       note="MSE + 0.01 adversarial (lambda 0.01 of Yu and Porikli's released code)",
+                       optim={"name": "rmsprop", "lr": 1e-3, "alpha": 0.9, "eps": 1e-8, "d_weight_decay": 0.0,
+                              "source": "Yu and Porikli's released code (XinYuANU/URDGN): RMSprop, lr 1e-3, "
+                                        "alpha 0.9, no weight decay; its lr warm-up (1/50, 1/5 for the first "
+                                        "30 updates) and 0.99-per-epoch decay are not applied"}),
     "SGEN-MSE-N2": ModelSpec("SGEN", {"fusion": "sgu", "n_levels": 2}, note="N = 2, MSE only (Table 5)"),
     "SGEN-MSE-N4": ModelSpec("SGEN", {"fusion": "sgu", "n_levels": 4}, note="N = 4, MSE only (Table 5)"),
 }
 SGEN_FAMILY = {"SGEN", "SGEN-MSE", "MEN", "AEN", "CEN", "SGEN-MSE-N2", "SGEN-MSE-N4"}
+
+
+def model_label(name: str, content_loss: str | None = None) -> str:
+    """The name a model carries in every table and figure. A model whose spec asks for the VGG
+    content loss (SRGAN) but that was trained with pixel MSE (no cached VGG19 ImageNet weights, as
+    its train_summary.json records in 'content_loss') is SRResNet + adversarial loss, not the
+    paper's SRGAN: its rows read 'SRGAN (MSE content)'."""
+    spec = MODELS.get(name)
+    if spec is not None and spec.content_loss == "vgg" and content_loss == "mse":
+        return f"{name} (MSE content)"
+    return name
 
 
 def _baselines():
@@ -53,24 +82,28 @@ def _baselines():
 
 
 def build_generator(name: str, in_channels: int = 1, width: float = 1.0, gate: str = "sigmoid",
-                    **overrides) -> nn.Module:
-    """The generator of model `name` (a key of MODELS). `width` scales every channel count."""
+                    resample: str = "strided", **overrides) -> nn.Module:
+    """The generator of model `name` (a key of MODELS). `width` scales every channel count; `gate`
+    and `resample` apply to the SGEN family only (see archs.sgen)."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
     spec = MODELS[name]
     kwargs = {**spec.arch_kwargs, **overrides}
     if spec.arch == "SGEN":
-        return SGEN(in_channels=in_channels, width=width, gate=gate, **kwargs)
+        return SGEN(in_channels=in_channels, width=width, gate=gate, resample=resample, **kwargs)
     generators, _ = _baselines()
     return generators[spec.arch](in_channels=in_channels, width=width, **kwargs)
 
 
-def build_discriminator(name: str, in_channels: int = 1, width: float = 1.0) -> nn.Module | None:
+def build_discriminator(name: str, in_channels: int = 1, width: float = 1.0,
+                        layout: str = "authors") -> nn.Module | None:
+    """Model `name`'s discriminator (None if it trains without one); `layout` applies to the SGEN
+    family's GAPDiscriminator only ('authors' or 'kit-v1', see archs.discriminator)."""
     spec = MODELS[name]
     if not spec.adversarial:
         return None
     if spec.discriminator == "SGEN":
-        return GAPDiscriminator(in_channels=in_channels, width=width)
+        return GAPDiscriminator(in_channels=in_channels, width=width, layout=layout)
     _, discriminators = _baselines()
     return discriminators[spec.discriminator](in_channels=in_channels, width=width)
 

@@ -8,6 +8,11 @@ connections passed every two layers from a conv feature map to its mirrored deco
 where they are added before the ReLU. RED30 (15 + 15 layers) is its main model; for denoising
 and super-resolution it is applied to an image at the target size, so it fits this task as is.
 
+Width: the paper's text gives 64 feature maps per layer; the authors' released Caffe model
+definition uses 128. By the kit's rule (the paper where it speaks) ``features`` = 64 is the default
+and ``features=128`` builds the released model's width. Depth: RED30 (``n_layers=30``), the
+paper's main model; RED10 / RED20 are ``n_layers=10`` / ``20``.
+
 This implementation (``n_layers`` = 30 by default, must be even; n = n_layers / 2):
 - encoder: conv_1 .. conv_n (first maps C -> 64, the rest 64 -> 64), each + ReLU; write
   x_0 = input and x_k = output of conv_k.
@@ -18,7 +23,7 @@ This implementation (``n_layers`` = 30 by default, must be even; n = n_layers / 
 - the last deconv (64 -> C) gets the input-to-output skip (residual learning, x_0 = input) and
   no ReLU; then tanh (``output="tanh"``, default) keeps the output in [-1, 1], so the residual is
   learned in pre-tanh units. ``output="clamp"`` keeps the original linear sum and clamps.
-- ``width`` multiplies the 64 feature maps. ``size_multiple`` = 1 (stride 1 throughout).
+- ``width`` multiplies the ``features`` (64) feature maps. ``size_multiple`` = 1 (stride 1 throughout).
 """
 from __future__ import annotations
 
@@ -40,6 +45,7 @@ class REDNet(ImageGenerator):
         n_layers: int = 30,
         skip_every: int = 2,
         output: str = "tanh",
+        features: int = 64,
     ):
         super().__init__(in_channels)
         if n_layers < 2 or n_layers % 2:
@@ -48,7 +54,7 @@ class REDNet(ImageGenerator):
             raise ValueError(f"skip_every must be >= 1, got {skip_every}")
         self.n_layers = n_layers
         n = n_layers // 2
-        nf = scaled(64, width)
+        nf = scaled(features, width)
         self.encoder = nn.ModuleList(
             conv_block(in_channels if k == 0 else nf, nf, 3, act="relu") for k in range(n)
         )

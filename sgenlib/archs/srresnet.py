@@ -14,14 +14,17 @@ Discriminator (SRGAN): conv3 64 + LeakyReLU(0.2); seven conv3-BN-LeakyReLU block
 64, 128, 128, 256, 256, 512, 512 filters and strides 2, 1, 2, 1, 2, 1, 2; dense 1024 + LeakyReLU;
 dense 1 (+ sigmoid, left to the trainer's BCE-with-logits here).
 
-Adapted to this task (input already at the target size H x W):
-- ``upsample="none"`` (default): the two sub-pixel stages are dropped and the whole network runs
-  at full resolution H x W (``size_multiple`` = 1).
-- ``upsample="lowres"``: the input first goes through space-to-depth x4 (``nn.PixelUnshuffle(4)``,
-  lossless: every 4x4 block becomes 16 channels, so for this task's nearest-x4 inputs the first
-  conv sees exactly the noisy LR image), the 9x9 head conv takes those 16*C channels, the body
-  runs at H/4 x W/4, and Ledig's two pixel-shuffle x2 stages bring it back to H x W
-  (``size_multiple`` = 4, set on the instance).
+Adapted to this task (input = the nearest-x4 upsampling of the noisy low-resolution image, H x W):
+- ``upsample="subsample"`` (default; Ledig's network itself): the LR image is recovered exactly by
+  taking every 4th pixel, ``x[..., ::4, ::4]`` (each 4x4 block of a nearest-x4 image is one LR
+  pixel); the head conv, the 16 residual blocks and the body's last conv run at H/4 x W/4 with 64
+  channels, and Ledig's two sub-pixel x2 stages (conv3 to 256, pixel shuffle, PReLU) bring it back
+  to H x W (``size_multiple`` = 4).
+- ``upsample="unshuffle"``: as "subsample", but the head conv sees all 16 pixels of each 4x4 block
+  (space-to-depth, ``nn.PixelUnshuffle(4)``, 16*C input channels); identical information for
+  nearest-x4 inputs, more head weights (the kit's ``lowres`` option before issue 9).
+- ``upsample="none"``: the sub-pixel stages are dropped and the whole network runs at full
+  resolution H x W (``size_multiple`` = 1): not Ledig's network, and about 10x its FLOPs.
 - tanh after the last conv (``output="tanh"``) keeps the output in [-1, 1]; ``"clamp"`` instead.
 - ``width`` multiplies the 64 filters (the sub-pixel convs use 4x that, as 256 = 4 x 64).
 - Discriminator: the dense 1024 layer needs a fixed input size, so the last feature map is
@@ -44,23 +47,23 @@ from .blocks import (
     scaled,
 )
 
-UPSAMPLE_MODES = ("none", "lowres")
+UPSAMPLE_MODES = ("subsample", "unshuffle", "none")
 
 
 class SRResNet(ImageGenerator):
     """SRResNet generator, same-size output in [-1, 1].
 
-    ``size_multiple`` is 1 for ``upsample="none"`` and 4 for ``upsample="lowres"`` (instance
-    attribute; the class attribute gives the default mode's value).
+    ``size_multiple`` is 4 for ``upsample="subsample"`` / ``"unshuffle"`` and 1 for ``"none"``
+    (instance attribute; the class attribute gives the default mode's value).
     """
 
-    size_multiple = 1
+    size_multiple = 4
 
     def __init__(
         self,
         in_channels: int = 1,
         width: float = 1.0,
-        upsample: str = "none",
+        upsample: str = "subsample",
         n_blocks: int = 16,
         output: str = "tanh",
     ):
@@ -69,17 +72,14 @@ class SRResNet(ImageGenerator):
             raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
         self.upsample_mode = upsample
         nf = scaled(64, width)
-        if upsample == "lowres":
-            self.size_multiple = 4
-            self.space_to_depth: nn.Module = nn.PixelUnshuffle(4)
-            head_in = in_channels * 16
-        else:
-            self.space_to_depth = nn.Identity()
-            head_in = in_channels
+        lowres = upsample != "none"
+        self.size_multiple = 4 if lowres else 1
+        head_in = in_channels * 16 if upsample == "unshuffle" else in_channels
+        self.space_to_depth: nn.Module = nn.PixelUnshuffle(4) if upsample == "unshuffle" else nn.Identity()
         self.head = conv_block(head_in, nf, 9, act="prelu")
         self.body = nn.Sequential(*(ResidualBlock(nf, act="prelu", norm=True) for _ in range(n_blocks)))
         self.body_end = conv_block(nf, nf, 3, act=None, norm=True)
-        if upsample == "lowres":
+        if lowres:
             self.upsampler: nn.Module = nn.Sequential(
                 *(
                     nn.Sequential(
@@ -97,6 +97,8 @@ class SRResNet(ImageGenerator):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)
+        if self.upsample_mode == "subsample":
+            x = x[..., ::4, ::4]                             # the noisy LR image, exactly
         feat = self.head(self.space_to_depth(x))
         feat = feat + self.body_end(self.body(feat))
         return self.out(self.tail(self.upsampler(feat)))

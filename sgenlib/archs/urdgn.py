@@ -1,28 +1,34 @@
 """URDGN baseline (ultra-resolution by discriminative generative networks).
 
 Original: X. Yu, F. Porikli, "Ultra-Resolving Face Images by Discriminative Generative
-Networks", ECCV 2016. URDGN ultra-resolves a 16x16 aligned face x8 (to 128x128): its generator is
-a stack of deconvolution (transposed convolution) layers, BatchNorm and ReLU in the DCGAN manner,
-trained with a pixel-wise l2 loss plus the feedback of a discriminator; the discriminator is a
-convolutional network ending in fully connected layers that tells real HR faces from generated
-ones.
+Networks", ECCV 2016. URDGN ultra-resolves a 16x16 aligned face x8 (to 128x128) with a generator
+that upsamples through a stack of layers with BatchNorm and ReLU, trained with a pixel-wise l2
+loss plus the feedback of a discriminator, a convolutional network ending in fully connected
+layers that tells real HR faces from generated ones. The paper gives no layer list; the layers
+below are those of the authors' released code (XinYuANU/URDGN, train_ytc_xin_128_D.lua), which
+upsamples with nearest x2 followed by a convolution.
 
-Adapted to this task (multi-scale input already upsampled to H x W, SGEN's paper describes
-URDGN as the "single autoencoder structure" with the same loss terms as SGEN but no ensemble):
-- generator = encoder + URDGN decoder. The encoder takes the input down ``depth`` times with
-  4x4 stride-2 convs (64, 128, 256 filters; LeakyReLU 0.2, BN after all but the first), so with
-  the default ``depth=3`` it reaches 1/8 of the input size, the x8 ratio URDGN's decoder was built
-  for (208x176 -> 26x22, close to URDGN's 16x16 input). The decoder mirrors it with ``depth``
-  4x4 stride-2 transposed convs (256 -> 128 -> 64 -> C; BN + ReLU between, none on the last),
-  then tanh: output in [-1, 1] at the input size. No skip connections (URDGN has none).
-  ``size_multiple`` = 2**depth (8 by default; instance attribute when ``depth`` differs).
-- The exact filter counts and kernel sizes of URDGN's layers are not restated in the SGEN paper;
-  the ones here are this kit's DCGAN-style choice.
-- discriminator: four 4x4 stride-2 convs (64, 128, 256, 512 filters; LeakyReLU 0.2, BN after all
-  but the first) as URDGN's convolutional part, then global average pooling (so every input
-  size works, the fully connected layers of the original need one fixed size) and one linear
-  layer to a raw logit per image, shape (B,).
-- ``width`` multiplies every filter count.
+``layout="authors"`` (default), adapted from x8 to this task's x4:
+- generator: the noisy LR image is recovered exactly from the nearest-x4 input by taking every
+  4th pixel, ``x[..., ::4, ::4]``; then conv3 16 + BN + ReLU, conv3 64 + BN + ReLU (both at
+  H/4 x W/4), nearest x2, conv5 128 + BN + ReLU, nearest x2, conv5 256 + BN + ReLU, conv5 to the
+  image channels (all with biases, as the original). The original has three x2 stages (after
+  each of the first three convs); the first is dropped for x4, so the last three convs work at
+  the same fraction of the output size as in the original. tanh (``output="tanh"``) keeps the
+  output in [-1, 1] (the original is linear). ``size_multiple`` = 4.
+- discriminator: four conv5 (padding 2) with 32, 64, 128, 96 filters, each with 2x2 max pooling,
+  ReLU and 2-D dropout 0.2; the original flattens an 8x8x96 map (128x128 input) into dense 1024 +
+  ReLU + dropout 0.5 + dense 1 (+ sigmoid, left to BCE-with-logits here). Our six scales give
+  H/16 x W/16 maps (8x6 ... 13x11), so an adaptive average pooling to 8x8 comes first and the
+  dense layers keep the original's sizes. Returns logits (B,).
+- adversarial weight 0.01 on the adversarial term (``--lambda`` default of the released code;
+  ModelSpec.adv_weight), optimizer RMSprop lr 1e-3, alpha 0.9 (ModelSpec.optim).
+
+``layout="kit-v1"`` (the kit's own layout before issue 9): 4x4 stride-2 conv encoder (64, 128,
+256; LeakyReLU 0.2, BN after the first) down to 1 / 2**depth, mirrored by 4x4 stride-2 transposed
+convs (BN + ReLU between), tanh; discriminator: four 4x4 stride-2 convs (64-512) + GAP + linear.
+
+``width`` multiplies every filter count (and the 1024 dense units).
 """
 from __future__ import annotations
 
@@ -32,6 +38,12 @@ from torch import nn
 from .blocks import GlobalAvgPool, ImageGenerator, OutputRange, conv_block, scaled
 
 _MAX_FILTERS = 512
+LAYOUTS = ("authors", "kit-v1")
+
+
+def _check_layout(layout: str) -> None:
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
 
 
 def _encoder_filters(depth: int, width: float) -> list[int]:
@@ -39,12 +51,26 @@ def _encoder_filters(depth: int, width: float) -> list[int]:
 
 
 class URDGNGenerator(ImageGenerator):
-    """Encoder (stride-2 convs to 1/2**depth) + URDGN deconvolution decoder; output in [-1, 1]."""
+    """URDGN generator ('authors': LR image -> two x2 stages; 'kit-v1': encoder-decoder); output in [-1, 1]."""
 
-    size_multiple = 8
+    size_multiple = 4
 
-    def __init__(self, in_channels: int = 1, width: float = 1.0, depth: int = 3, output: str = "tanh"):
+    def __init__(self, in_channels: int = 1, width: float = 1.0, layout: str = "authors", depth: int = 3,
+                 output: str = "tanh"):
         super().__init__(in_channels)
+        _check_layout(layout)
+        self.layout = layout
+        self.out = OutputRange(output)
+        if layout == "authors":
+            self.size_multiple = 4
+            f = [scaled(n, width) for n in (16, 64, 128, 256)]
+            self.net = nn.Sequential(
+                conv_block(in_channels, f[0], 3, norm=True, bias=True),
+                conv_block(f[0], f[1], 3, norm=True, bias=True),
+                nn.Upsample(scale_factor=2, mode="nearest"), conv_block(f[1], f[2], 5, norm=True, bias=True),
+                nn.Upsample(scale_factor=2, mode="nearest"), conv_block(f[2], f[3], 5, norm=True, bias=True),
+                conv_block(f[3], in_channels, 5, act=None))
+            return
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
         self.size_multiple = 2**depth
@@ -67,19 +93,35 @@ class URDGNGenerator(ImageGenerator):
             )
             c = f
         self.decoder = nn.Sequential(*layers)
-        self.out = OutputRange(output)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)
+        if self.layout == "authors":
+            return self.out(self.net(x[..., ::4, ::4]))      # the noisy LR image, exactly
         return self.out(self.decoder(self.encoder(x)))
 
 
 class URDGNDiscriminator(nn.Module):
-    """URDGN-style conv discriminator + global average pooling + linear; logits (B,)."""
+    """URDGN discriminator ('authors': four conv5-maxpool stages, 8x8 pooling, dense 1024, dense 1;
+    'kit-v1': stride-2 convs + GAP + linear); logits (B,)."""
 
-    def __init__(self, in_channels: int = 1, width: float = 1.0):
+    def __init__(self, in_channels: int = 1, width: float = 1.0, layout: str = "authors"):
         super().__init__()
-        layers: list[nn.Module] = []
+        _check_layout(layout)
+        self.layout = layout
+        if layout == "authors":
+            layers: list[nn.Module] = []
+            c = in_channels
+            for base in (32, 64, 128, 96):
+                f = scaled(base, width)
+                layers += [nn.Conv2d(c, f, 5, padding=2), nn.MaxPool2d(2), nn.ReLU(inplace=True), nn.Dropout2d(0.2)]
+                c = f
+            hidden = scaled(1024, width)
+            self.features = nn.Sequential(*layers)
+            self.classifier = nn.Sequential(nn.AdaptiveAvgPool2d((8, 8)), nn.Flatten(), nn.Linear(c * 64, hidden),
+                                            nn.ReLU(inplace=True), nn.Dropout(0.5), nn.Linear(hidden, 1))
+            return
+        layers = []
         c = in_channels
         for i, base in enumerate((64, 128, 256, 512)):
             f = scaled(base, width)

@@ -14,7 +14,7 @@ from .degrade import LUMA, to_model_range, to_pixel_range
 MIN_SIDE = 16
 WHOLE_IMAGE_PIXELS = 1024 * 1024
 """restore() runs images up to this many pixels (after upscaling) in one piece, larger ones in tiles."""
-TILE, TILE_OVERLAP = 512, 32
+TILE, TILE_OVERLAP = 512, 64
 
 
 def pixel_array(image) -> np.ndarray:

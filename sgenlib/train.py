@@ -669,17 +669,31 @@ class Trainer:
         pending.clear()
 
     def _check_weights(self, step: int) -> None:
-        """Stop when a weight of G or D is NaN/inf (one device sync, at log points only)."""
+        """Stop when a weight of G or D is NaN/inf (one device sync, at log points only), and at the
+        last step also when G's output on that step's batch is (finite but huge weights, e.g.
+        after an update with lr 1e30, make a dead generator that the losses, computed before the
+        update, do not show)."""
         named = [(f"G.{n}", p) for n, p in self.G.named_parameters()]
         if self.D is not None:
             named += [(f"D.{n}", p) for n, p in self.D.named_parameters()]
         finite = torch.stack([torch.isfinite(p).all() for _, p in named])
-        if not bool(finite.all()):
-            name = named[int((~finite).nonzero()[0])][0]
+        bad = None if bool(finite.all()) else named[int((~finite).nonzero()[0])][0]
+        what = f"non-finite weights ({bad} and maybe others)"
+        if bad is None and step == self.cfg.steps:
+            _, inp, _ = self.make_batch(step)
+            self.G.eval()
+            with torch.no_grad(), self._autocast():
+                ok = torch.isfinite(forward_padded(self.G, inp, self.size_multiple)).all().float()
+            self.G.train()
+            if self.world > 1:
+                dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+            if not bool(ok):
+                big = max(float(p.detach().abs().max()) for _, p in named)
+                bad, what = "G output", f"a generator whose output is non-finite (largest weight {big:.3g})"
+        if bad is not None:
             raise NonFiniteWeightsError(
-                f"{self.cfg.model}: non-finite weights ({name} and maybe others) after step {step} "
-                f"(lr {self.cfg.lr}); the network is dead. Lower the learning rate; last good checkpoint: "
-                f"{self.ckpt_path}")
+                f"{self.cfg.model}: {what} after step {step} (lr {self.cfg.lr}); the network is dead. Lower "
+                f"the learning rate; the last checkpoint written before it: {self.ckpt_path}")
 
     def _barrier(self) -> None:
         if self.world > 1:

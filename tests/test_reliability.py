@@ -352,3 +352,18 @@ def test_tiled_restore_matches_whole_image_with_bounded_windows(gen, monkeypatch
     seen.clear()
     I.restore(gen, img)
     assert len(seen) == 2 and max(h * w for h, w in seen) <= (I.TILE + 2 * I.TILE_OVERLAP) ** 2
+
+
+def test_stage_key_covers_settings_notebook_and_sgenlib_source(tmp_path, monkeypatch):
+    from sgenlib import provenance as P
+    results, nb = tmp_path / "results", tmp_path / "02_sgen.ipynb"
+    nb.write_text('{"cells": []}')
+    params = {"profile": "smoke", "overrides": {}, "data_sha256": "d"}
+    P.record(results, "02_sgen", params, 1.0, "ok", nb, time.time())
+    assert P.why_stale(results, "02_sgen", params, nb) is None
+    assert P.why_stale(results, "02_sgen", {**params, "overrides": {"steps": 8}}, nb) == "changed: parameters or data"
+    nb.with_suffix(".py").write_text("# %%\nprint(1)\n")                              # a paired jupytext file
+    assert P.why_stale(results, "02_sgen", params, nb) == "changed: notebook source"
+    P.record(results, "02_sgen", params, 1.0, "ok", nb, time.time())
+    monkeypatch.setattr(P, "sgenlib_sha256", lambda: "other code")
+    assert P.why_stale(results, "02_sgen", params, nb) == "changed: sgenlib source"

@@ -253,29 +253,38 @@ def save_generation(obj, path: Path) -> None:
     atomic_write_bytes(path, buf.getbuffer())
 
 
-def load_generation(path: Path, map_location="cpu") -> tuple[dict, Path] | None:
+def load_generation(path: Path, map_location="cpu", set_aside: bool = True) -> tuple[dict, Path] | None:
     """The newest usable generation of checkpoint `path` (and the file it came from), None when
-    there is none. A damaged newest one is passed over with a warning naming it; a refused pickle
-    or no usable generation at all raises CheckpointError naming the files."""
+    there is none. A damaged newest one is passed over with a warning naming it (and, with
+    `set_aside`, renamed to <name>.damaged so the next save does not rotate it over the good
+    previous one); a refused pickle or no usable generation at all raises CheckpointError naming
+    the files."""
     path = Path(path)
     prev = previous_generation(path)
     damaged = []
     for p in (path, prev):
-        if not p.is_file():
-            continue
         try:
+            if not p.is_file():
+                continue
             state = load_weights_file(p, map_location)
+        except FileNotFoundError:
+            continue
         except CheckpointError as e:
             if "refuses" in str(e):
                 raise
-            damaged.append(e)
+            damaged.append((p, e))
             continue
         if damaged:
-            warnings.warn(f"{damaged[0]}; resuming from the previous checkpoint {p} (step {state.get('step')})",
+            bad, why = damaged[0]
+            kept = ""
+            if set_aside:
+                os.replace(bad, bad.with_name(bad.name + ".damaged"))
+                kept = f" (the damaged file is kept as {bad.name}.damaged)"
+            warnings.warn(f"{why}; resuming from the previous checkpoint {p} (step {state.get('step')}){kept}",
                           stacklevel=2)
         return state, p
     if damaged:
-        raise CheckpointError(f"{'; '.join(str(e) for e in damaged)}; no usable checkpoint is left. Delete "
+        raise CheckpointError(f"{'; '.join(str(e) for _, e in damaged)}; no usable checkpoint is left. Delete "
                               f"{path} (and {prev.name}) to train this run from step 0, or restore them "
                               "from a backup")
     return None
@@ -537,7 +546,7 @@ class Trainer:
         return loaded
 
     def _load_checkpoint_file(self) -> bool:
-        found = load_generation(self.ckpt_path, self.device)
+        found = load_generation(self.ckpt_path, self.device, set_aside=self.rank == 0)
         if found is None:
             return False
         state, _ = found

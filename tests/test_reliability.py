@@ -125,6 +125,8 @@ def test_damaged_checkpoint_resumes_from_previous_generation(tmp_path, tiny_imag
     with pytest.warns(UserWarning, match=rf"{ckpt} is damaged.*resuming from the previous checkpoint .*checkpoint.prev.pt \(step 2\)"):
         s = train(cfg(steps=6), tiny_images, cut, progress=False)
     assert s["resumed_from_step"] == 2
+    assert (cut / "checkpoint.pt.damaged").is_file()                                 # kept, out of the rotation
+    assert torch.load(cut / "checkpoint.prev.pt", weights_only=True)["step"] == 4    # good generations only
     a, b = weights(full), weights(cut)
     assert all(torch.equal(a[k], b[k]) for k in a)                                  # exact resume all the same
 

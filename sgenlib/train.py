@@ -19,7 +19,7 @@ Run folder layout (out_dir), written by rank 0 alone under DDP:
   ../.<run>.lock       held (fcntl.flock) while a process trains into the folder; names the holder
 
 A folder holding a run of another identity (other data, degradation or model settings) is never
-reused: it is moved aside to <run>.replaced-<old id>-<UTC time> and the run trains afresh. Asking a
+reused: it is moved aside to ../replaced/<run>-<old id>-<UTC time> and the run trains afresh. Asking a
 finished or checkpointed run for fewer steps than it has stops with an error (never relabelled).
 
 Hot loop: no host-device synchronisation between log points (scale choice and seeds are computed
@@ -360,11 +360,13 @@ def claim_run_folder(out_dir: Path, ident: dict, steps: int, data_info: dict | N
         old = read_identity(out_dir)
         if old is None or old.get("id") != ident["id"]:
             stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-            aside = out_dir.with_name(f"{out_dir.name}.replaced-{(old or {}).get('id', 'unknown')}-{stamp}")
+            # beside the runs, one level down, so nothing that lists runs/<profile>/*/ takes it for a model
+            aside = out_dir.parent / "replaced" / f"{out_dir.name}-{(old or {}).get('id', 'unknown')}-{stamp}"
             n = 1
             while aside.exists():
                 aside, n = aside.with_name(f"{aside.name.rsplit('~', 1)[0]}~{n}"), n + 1
             why = identity_diff(old, ident)
+            aside.parent.mkdir(exist_ok=True)
             os.replace(out_dir, aside)
             warnings.warn(f"{out_dir} held a run of another identity (id {(old or {}).get('id')}, this run "
                           f"is id {ident['id']}: {why}); moved it aside to {aside} and training afresh",

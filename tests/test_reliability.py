@@ -45,7 +45,7 @@ def test_finished_run_is_not_reused_for_other_data(tmp_path, tiny_images):
         s = train(cfg(steps=2), other_images(tiny_images), run, progress=False)
     assert s["resumed_from_step"] is None and s["train_data"]["pixels_sha256"] == T.images_sha256(other_images(tiny_images))
     assert any(not torch.equal(first[k], v) for k, v in weights(run).items())      # trained afresh on B
-    aside = [p for p in tmp_path.iterdir() if p.name.startswith("SGEN-MSE.replaced-")]
+    aside = list((tmp_path / "replaced").glob("SGEN-MSE-*"))
     assert len(aside) == 1                                                          # A's run kept, named
     assert all(torch.equal(first[k], v) for k, v in weights(aside[0]).items())
     ident = json.loads((run / "run_identity.json").read_text())
@@ -76,7 +76,7 @@ def test_cli_never_describes_data_the_weights_were_not_trained_on(tmp_path, cele
     with pytest.warns(UserWarning, match="another identity"):
         assert T.main(["--data", str(b), *common]) == 0
     assert json.loads((out / "train_data.json").read_text())["root"] == str(b)
-    aside = next(tmp_path.glob("run.replaced-*"))
+    aside = next((tmp_path / "replaced").glob("run-*"))
     assert json.loads((aside / "train_data.json").read_text())["root"] == str(a)
     info = json.loads((out / "train_data.json").read_text())
     assert len(info["train_content_sha256"]) == 64 and len(info["train_names_sha256"]) == 64

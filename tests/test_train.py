@@ -87,7 +87,7 @@ def test_settings_mismatch_on_resume(tmp_path, tiny_images):
     with pytest.warns(UserWarning, match="another identity.*lr 0.0002 -> 0.0001.*moved it aside"):
         s = train(cfg("SGEN-MSE", lr=1e-4), tiny_images, run, progress=False)
     assert s["resumed_from_step"] is None and s["steps"] == 6
-    aside = [p for p in tmp_path.iterdir() if p.name.startswith("run.replaced-")]
+    aside = list((tmp_path / "replaced").glob("run-*"))
     assert len(aside) == 1 and (aside[0] / "checkpoint.pt").is_file()
 
 

@@ -5,13 +5,18 @@
 #                [--results DIR] [--runs DIR] [--cache DIR] [--set key=value ...] [--keep-going]
 #
 # Writes results/<profile>/: tables/, figures/, notebooks/ (executed copies), provenance/<stage>.json.
-# A stage whose provenance records a successful run with the same parameters and notebook source is
-# skipped; --force reruns it. Exits non-zero naming the notebook that failed (with --keep-going the
-# later notebooks still run, and the failures are listed at the end).
+# A stage is skipped when its provenance records a successful run with the same parameters, data
+# content (sha256 of every image), notebook source and sgenlib source, and every file it read
+# (generators, checkpoints) and wrote is still there unchanged; --force reruns it. Every --set is
+# checked (known key, type, range) before the first notebook. Exits non-zero naming the notebook that
+# failed and its error (with --keep-going the later notebooks still run, and the failures are listed
+# at the end). One run_all.sh per results/<profile> at a time (a lock; a second one stops at once,
+# naming the first); each notebook runs in its own process group and ends with run_all.sh.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 caller="$PWD"
+invocation="run_all.sh $*"
 cd "$here"
 # a path given on the command line is taken from where run_all.sh was called
 from_caller() { [[ "$1" = /* ]] && echo "$1" || echo "$caller/$1"; }
@@ -30,7 +35,7 @@ failed=()
 only=""
 sets=()
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --profile) profile="${2:?--profile needs a value}"; shift 2 ;;
@@ -52,12 +57,12 @@ if [[ ! -e "$data" ]]; then
 fi
 
 out="$results/$profile"
-mkdir -p "$out/notebooks"
-# overrides: --set steps=100 --set eval_batch=32 -> {"steps": 100, "eval_batch": 32}
-overrides_json="$("$PYTHON" - "${sets[@]+"${sets[@]}"}" <<'PY'
+# overrides: --set steps=100 --set eval_batch=32 -> {"steps": 100, "eval_batch": 32}, each checked now
+overrides_json="$("$PYTHON" - "$profile" "${sets[@]+"${sets[@]}"}" <<'PY'
 import json, sys
+from sgenlib.profiles import check_override, PROFILES
 out = {}
-for kv in sys.argv[1:]:
+for kv in sys.argv[2:]:
     if "=" not in kv:
         sys.exit(f"run_all.sh: --set expects key=value, got {kv!r}")
     k, v = kv.split("=", 1)
@@ -65,41 +70,101 @@ for kv in sys.argv[1:]:
         out[k] = json.loads(v)
     except json.JSONDecodeError:
         out[k] = v
+    try:
+        check_override(k, out[k], PROFILES[sys.argv[1]])
+    except ValueError as e:
+        sys.exit(f"run_all.sh: --set {kv}: {e}")
 print(json.dumps(out))
 PY
-)"
+)" || exit 2
+mkdir -p "$out/notebooks" "$out/provenance"
+case "$out" in /*) out_abs="$out" ;; *) out_abs="$here/$out" ;; esac
 
-notebooks=(01_data_prep 02_sgen 03_ablations 04_sota 05_n_study 06_mos 07_viewer)
+# one run_all.sh per results/<profile>: a lock held (fd 9) until this script and its notebooks end
+exec 9>>"$results/.$profile.lock"
+"$PYTHON" -m sgenlib.provenance lock --fd 9 --path "$results/.$profile.lock" --what "results folder $out" \
+  --pid $$ --command "$invocation" || exit 3
+
+child=""
+stage=""
+on_signal() {
+  trap - INT TERM HUP
+  if [[ -n "$child" ]]; then kill -TERM "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; fi
+  echo "run_all.sh: interrupted ($1)${stage:+ during $stage}; its notebook was stopped. Run again to resume (finished stages are skipped, training resumes from its checkpoint)." >&2
+  exit 130
+}
+trap 'on_signal INT' INT
+trap 'on_signal TERM' TERM
+trap 'on_signal HUP' HUP
+
+# images skipped as unreadable (recorded in the manifest, warm cache included), shown every run
+report_skipped() {
+  [[ -f "$out/data_manifest.json" ]] || return 0
+  "$PYTHON" - "$out/data_manifest.json" <<'PY' || true
+import json, sys
+bad = json.load(open(sys.argv[1])).get("skipped_unreadable") or []
+if bad:
+    print(f"run_all.sh: {len(bad)} image(s) skipped as unreadable (corrupt or not 218x178): "
+          + "; ".join(bad[:5]) + (" ..." if len(bad) > 5 else ""))
+PY
+}
+# the error a failed notebook ended with (its last line), from the executed copy
+notebook_error() {
+  "$PYTHON" - "$1" <<'PY' 2>/dev/null || true
+import json, sys
+for cell in json.load(open(sys.argv[1])).get("cells", []):
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "error" and o.get("ename") != "PapermillExecutionError":
+            print(f"{o['ename']}: {o['evalue']}".splitlines()[0])
+            sys.exit()
+PY
+}
+
 echo "run_all.sh: profile=$profile data=$data results=$out"
+data_sha="$("$PYTHON" -m sgenlib.data content-sha256 "$data")" || exit 2
+notebooks=(01_data_prep 02_sgen 03_ablations 04_sota 05_n_study 06_mos 07_viewer)
 total_start=$(date +%s)
 for nb in "${notebooks[@]}"; do
   src="notebooks/$nb.ipynb"
   [[ -f "$src" ]] || continue
   if [[ -n "$only" && " $only " != *" $nb "* ]]; then continue; fi
-  params="$("$PYTHON" -c 'import json,sys; a=sys.argv; print(json.dumps({"profile": a[1], "data_root": a[2], "results_dir": a[3], "runs_dir": a[4], "cache_dir": a[5], "overrides": json.loads(a[6])}))' "$profile" "$data" "$results" "$runs" "$cache" "$overrides_json")"
+  params="$("$PYTHON" -c 'import json,sys; a=sys.argv; print(json.dumps({"profile": a[1], "data_root": a[2], "results_dir": a[3], "runs_dir": a[4], "cache_dir": a[5], "overrides": json.loads(a[6]), "data_sha256": a[7]}))' "$profile" "$data" "$results" "$runs" "$cache" "$overrides_json" "$data_sha")"
   if [[ $force -eq 0 && -f "$out/notebooks/$nb.ipynb" ]] && \
      "$PYTHON" -m sgenlib.provenance check --results "$out" --stage "$nb" --params "$params" --notebook "$src"; then
     echo "== $nb: up to date, skipped (--force to rerun)"
     continue
   fi
   echo "== $nb"
+  stage="$nb"
+  reads="$out_abs/provenance/.reads-$nb"
+  : > "$reads"
   start=$(date +%s.%N)
-  if ! "$PYTHON" -m papermill "$src" "$out/notebooks/$nb.ipynb" -k python3 --cwd "$here" \
+  SGEN_STAGE_READS="$reads" "$PYTHON" -m sgenlib.provenance run -- \
+    "$PYTHON" -m papermill "$src" "$out/notebooks/$nb.ipynb" -k python3 --cwd "$here" \
         -p profile "$profile" -p data_root "$data" -p results_dir "$results" -p runs_dir "$runs" -p cache_dir "$cache" \
-        -y "overrides: $overrides_json" --progress-bar; then
-    end=$(date +%s.%N)
+        -y "overrides: $overrides_json" --progress-bar &
+  child=$!
+  status=0
+  wait "$child" || status=$?
+  child=""
+  end=$(date +%s.%N)
+  if [[ $status -ne 0 ]]; then
     "$PYTHON" -m sgenlib.provenance record --results "$out" --stage "$nb" --params "$params" --notebook "$src" \
-      --seconds "$(awk "BEGIN{print $end - $start}")" --started "$start" --status failed || true
-    echo "run_all.sh: notebook $nb failed; the executed copy with the error is $out/notebooks/$nb.ipynb" >&2
+      --seconds "$(awk "BEGIN{print $end - $start}")" --started "$start" --status failed --reads "$reads" || true
+    err="$(notebook_error "$out/notebooks/$nb.ipynb")"
     failed+=("$nb")
+    report_skipped
+    echo "run_all.sh: notebook $nb failed; the executed copy with the error is $out/notebooks/$nb.ipynb${err:+
+run_all.sh: $nb: $err}" >&2
     [[ $keep_going -eq 1 ]] && continue
     exit 1
   fi
-  end=$(date +%s.%N)
   "$PYTHON" -m sgenlib.provenance record --results "$out" --stage "$nb" --params "$params" --notebook "$src" \
-    --seconds "$(awk "BEGIN{print $end - $start}")" --started "$start" --status ok
+    --seconds "$(awk "BEGIN{print $end - $start}")" --started "$start" --status ok --reads "$reads"
   printf '   %s finished in %.1f s\n' "$nb" "$(awk "BEGIN{print $end - $start}")"
 done
+stage=""
+report_skipped
 echo "run_all.sh: done in $(( $(date +%s) - total_start )) s; results in $out"
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "run_all.sh: failed notebooks: ${failed[*]}" >&2

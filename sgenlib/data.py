@@ -31,7 +31,7 @@ CELEBA_SIZE = (218, 178)          # (H, W) of every aligned CelebA image
 CELEBA_TOTAL = 202_599
 PAPER_TEST, PAPER_VAL = 30_000, 20_000
 SPLITS = ("train", "val", "test")
-CACHE_VERSION = 2                 # 2: gray bit-exact with OpenCV cvtColor (15-bit fixed point)
+CACHE_VERSION = 3                 # 3: keyed on the sha256 of each file's bytes; 2: gray bit-exact with OpenCV
 
 
 class CelebAError(RuntimeError):
@@ -47,6 +47,8 @@ class CelebA:
     sizes: dict[str, int]            # bytes per file (for the file-list hash)
     partition: dict[str, int] | None = None   # name -> 0 train / 1 val / 2 test
     zip_members: dict[str, str] = field(default_factory=dict)  # name -> member path in the zip
+    hashes: dict[str, str] = field(default_factory=dict)       # name -> sha256 of the bytes (filled on use)
+    skipped: dict[str, str] = field(default_factory=dict)      # name -> why it could not be decoded
 
     def read_bytes(self, name: str) -> bytes:
         if self.kind == "folder":
@@ -123,6 +125,26 @@ def _open_zip(path: Path, root: Path) -> CelebA:
     return CelebA(root, "zip", path, sorted(members), sizes, _read_partition(root), members)
 
 
+def file_hashes(data: CelebA, names: list[str], workers: int | None = None) -> list[str]:
+    """sha256 of each file's bytes (remembered on `data`; threads: hashlib releases the GIL)."""
+    todo = [n for n in dict.fromkeys(names) if n not in data.hashes]
+    if todo:
+        def work(name):
+            try:
+                return hashlib.sha256(data.read_bytes(name)).hexdigest()
+            except (OSError, KeyError, zipfile.BadZipFile) as e:
+                raise CelebAError(f"cannot read {data.describe(name)}: {e}") from e
+        with ThreadPoolExecutor(workers or min(16, os.cpu_count() or 1)) as pool:
+            data.hashes.update(zip(todo, pool.map(work, todo)))
+    return [data.hashes[n] for n in names]
+
+
+def content_sha256(data: CelebA, names: list[str] | None = None) -> str:
+    """One sha256 over (name, sha256 of the bytes) of `names` (default: every image found)."""
+    names = data.names if names is None else list(names)
+    return _sha256([list(x) for x in zip(names, file_hashes(data, names))])
+
+
 def image_id(name: str) -> str:
     """'000001.jpg' -> '000001'."""
     return Path(name).stem
@@ -174,15 +196,20 @@ def _sha256(obj) -> str:
 
 def manifest(data: CelebA, splits: dict[str, list[str]], mode: str, seed: int,
              limit=None) -> dict:
-    """What a result was computed on: ids per split, counts, and hashes of the file list and split."""
+    """What a result was computed on: ids per split, counts, the hash of the folder's file list
+    (names and sizes), hashes of each split's file contents (sha256 of the bytes, so a file changed
+    in place changes them) and the images skipped as unreadable."""
     file_list = [[n, data.sizes[n]] for n in data.names]
     ids = {s: [image_id(n) for n in splits[s]] for s in SPLITS}
+    content = {s: content_sha256(data, splits[s]) for s in SPLITS}
     return {
         "root": str(data.root), "kind": data.kind, "n_images_found": len(data.names),
         "split_mode": mode, "seed": seed, "limit": limit,
         "counts": {s: len(ids[s]) for s in SPLITS},
         "file_list_sha256": _sha256(file_list),
-        "split_sha256": _sha256({s: [[n, data.sizes[n]] for n in splits[s]] for s in SPLITS}),
+        "split_sha256": _sha256(content),
+        "train_content_sha256": content["train"],
+        "skipped_unreadable": [f"{n}: {why}" for n, why in sorted(data.skipped.items())],
         "ids": ids,
     }
 
@@ -207,22 +234,36 @@ def load_images(data: CelebA, names: list[str], color: str = "gray", luma: str =
                 workers: int | None = None, desc: str = "decode") -> tuple[np.ndarray, list[str]]:
     """Decode `names` to a uint8 array (N, 1 or 3, H, W) and the names kept.
 
-    The result is cached under `cache_dir` as .npy, keyed by the file list (names and sizes), the
-    colour options and CACHE_VERSION, so epochs and later runs never re-decode JPEGs, and a change
-    of the data rebuilds it. on_corrupt: 'skip' (warn with a count and the files) or 'error'.
+    The result is cached under `cache_dir` as .npy, keyed by the names and the sha256 of each
+    file's bytes, the colour options and CACHE_VERSION, so epochs and later runs never re-decode
+    JPEGs, and any change of the data (even in place, same size) rebuilds it. A damaged cache file
+    is rebuilt with a warning. on_corrupt: 'skip' (warn with a count and the files, on every call,
+    warm cache included; the names go to `data.skipped` and the manifest) or 'error'.
     """
     if on_corrupt not in ("skip", "error"):
         raise ValueError(f"on_corrupt must be 'skip' or 'error', got {on_corrupt!r}")
     if color not in ("gray", "rgb"):
         raise ValueError(f"color must be 'gray' or 'rgb', got {color!r}")
-    key = _sha256({"files": [[n, data.sizes[n]] for n in names], "color": color,
+    key = _sha256({"files": [list(x) for x in zip(names, file_hashes(data, names, workers))], "color": color,
                    "luma": luma if color == "gray" else None, "v": CACHE_VERSION})[:24]
     if cache_dir is not None:
         cache_dir = Path(cache_dir)
         arr_path, meta_path = cache_dir / f"celeba_{key}.npy", cache_dir / f"celeba_{key}.json"
         if arr_path.is_file() and meta_path.is_file():
-            kept = json.loads(meta_path.read_text())["names"]
-            return np.load(arr_path), kept
+            try:
+                meta = json.loads(meta_path.read_text())
+                kept = meta["names"]
+                arr = np.load(arr_path)
+                if arr.shape[0] != len(kept) or arr.dtype != np.uint8:
+                    raise ValueError(f"holds {arr.shape[0]} {arr.dtype} images, its index {len(kept)}")
+            except (ValueError, OSError, EOFError, KeyError, TypeError) as e:
+                warnings.warn(f"decoded-image cache {arr_path} is damaged ({e}); rebuilding it", stacklevel=2)
+            else:
+                errors = meta.get("skipped", [])
+                if errors and on_corrupt == "error":
+                    raise CelebAError(f"{len(errors)} unreadable images; first: {errors[0][1]}")
+                _note_skipped(data, errors, len(names))
+                return arr, kept
     workers = workers or min(16, os.cpu_count() or 1)
 
     def work(name):
@@ -233,11 +274,10 @@ def load_images(data: CelebA, names: list[str], color: str = "gray", luma: str =
 
     with ThreadPoolExecutor(workers) as pool:
         results = list(tqdm(pool.map(work, names), total=len(names), desc=desc, leave=False))
-    errors = [err for _, err in results if err]
+    errors = [[n, err] for n, (_, err) in zip(names, results) if err]
     if errors and on_corrupt == "error":
-        raise CelebAError(f"{len(errors)} unreadable images; first: {errors[0]}")
-    if errors:
-        warnings.warn(f"skipped {len(errors)} unreadable image(s) of {len(names)}: " + "; ".join(errors[:5]))
+        raise CelebAError(f"{len(errors)} unreadable images; first: {errors[0][1]}")
+    _note_skipped(data, errors, len(names))
     kept = [n for n, (img, _) in zip(names, results) if img is not None]
     if not kept:
         raise CelebAError(f"none of the {len(names)} images under {data.location} could be decoded")
@@ -250,6 +290,34 @@ def load_images(data: CelebA, names: list[str], color: str = "gray", luma: str =
         np.save(tmp, arr)
         os.replace(tmp, arr_path)
         tmp_meta = meta_path.with_suffix(f".tmp{os.getpid()}")
-        tmp_meta.write_text(json.dumps({"names": kept, "color": color, "luma": luma}))
+        tmp_meta.write_text(json.dumps({"names": kept, "color": color, "luma": luma, "skipped": errors}))
         os.replace(tmp_meta, meta_path)
     return arr, kept
+
+
+def _note_skipped(data: CelebA, errors: list, total: int) -> None:
+    if errors:
+        data.skipped.update({n: err for n, err in errors})
+        warnings.warn(f"skipped {len(errors)} unreadable image(s) of {total}: "
+                      + "; ".join(err for _, err in errors[:5]), stacklevel=3)
+
+
+def main(argv=None) -> int:
+    """python -m sgenlib.data content-sha256 ROOT: the sha256 over every image's name and bytes
+    (and the partition file), what run_all.sh keys its stages on."""
+    import sys
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2 or argv[0] != "content-sha256":
+        print("usage: python -m sgenlib.data content-sha256 ROOT", file=sys.stderr)
+        return 2
+    try:
+        src = open_celeba(argv[1])
+    except CelebAError as e:
+        print(f"sgenlib.data: {e}", file=sys.stderr)
+        return 2
+    print(_sha256({"images": content_sha256(src), "partition": src.partition}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -12,20 +12,60 @@ from .archs import build_generator, forward_padded
 from .degrade import DEFAULT_LUMA, LUMA, to_model_range, to_pixel_range
 
 MIN_SIDE = 16
+WHOLE_IMAGE_PIXELS = 1024 * 1024
+"""restore() runs images up to this many pixels (after upscaling) in one piece, larger ones in tiles."""
+TILE, TILE_OVERLAP = 512, 64
+
+
+def pixel_array(image) -> np.ndarray:
+    """Any image the kit takes -> float32 array (H, W) or (H, W, 3|4) in [0, 255].
+
+    Accepts a PIL image (any mode), a str/Path to an image file, or an array. Value ranges:
+    uint8 as is; uint16 (and PIL's 16-bit modes, and integer arrays above 255) divided by 257
+    (0-65535 -> 0-255); float arrays whose values all lie in [0, 1] are taken as [0, 1] images and
+    multiplied by 255, other floats as [0, 255]. NaN/inf, negative integers and integers above
+    65535 are refused with a ValueError saying so."""
+    if isinstance(image, (str, Path)):
+        path = Path(image)
+        if not path.is_file():
+            raise ValueError(f"no image file at {path}")
+        try:
+            with Image.open(path) as im:
+                im.load()
+                image = im.copy()
+        except Exception as e:  # noqa: BLE001 - PIL raises many kinds for a non-image
+            raise ValueError(f"could not read {path} as an image ({type(e).__name__}: {e})") from None
+    if isinstance(image, Image.Image):
+        if image.mode.startswith("I;16"):
+            image = np.asarray(image).astype(np.uint16)
+        elif image.mode not in ("L", "RGB", "RGBA", "I", "F"):
+            image = image.convert("RGB")                      # P, 1, LA, CMYK, ...: alpha is dropped anyway
+    arr = np.asarray(image)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise ValueError(f"unsupported image dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float32)
+        if not np.isfinite(arr).all():
+            raise ValueError(f"the image holds {int((~np.isfinite(arr)).sum())} NaN or infinite value(s); "
+                             "restore() needs finite pixel values")
+        if arr.size and arr.min() >= 0 and arr.max() <= 1:
+            arr = arr * 255.0                                   # a [0, 1] float image
+        return arr
+    lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+    if lo < 0 or hi > 65535:
+        raise ValueError(f"integer image values span {lo}..{hi}; expected 0..255 (8-bit) or 0..65535 (16-bit)")
+    if arr.dtype == np.uint16 or hi > 255:
+        return arr.astype(np.float32) / 257.0                   # 16-bit: 65535 -> 255
+    return arr.astype(np.float32)
 
 
 def _as_array(image, channels: int, luma: str) -> np.ndarray:
-    """PIL image (any mode) or array (H, W), (H, W, 1|3|4), uint8 or float in [0, 255] -> float (C, H, W)."""
-    if isinstance(image, Image.Image):
-        image = np.asarray(image.convert("RGB" if image.mode not in ("L", "I", "I;16", "F") else "F"))
-    arr = np.asarray(image)
+    """An image (see pixel_array) of shape (H, W), (H, W, 1|3|4) -> float (C, H, W) in [0, 255]."""
+    arr = pixel_array(image)
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (3, 4)):
         raise ValueError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {arr.shape}")
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"unsupported image dtype {arr.dtype}")
-    arr = arr.astype(np.float32)
     if arr.ndim == 3:
         arr = arr[..., :3]                                      # drop alpha
     if arr.shape[0] < MIN_SIDE or arr.shape[1] < MIN_SIDE:
@@ -38,14 +78,48 @@ def _as_array(image, channels: int, luma: str) -> np.ndarray:
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 
+def _spans(n: int, core: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """(window start, window end, core start, core end) along one side of length n."""
+    out = []
+    for c0 in range(0, n, core):
+        c1 = min(n, c0 + core)
+        out.append((max(0, c0 - overlap), min(n, c1 + overlap), c0, c1))
+    return out
+
+
+def restore_tiled(model: nn.Module, x: torch.Tensor, tile: int = TILE, overlap: int = TILE_OVERLAP) -> torch.Tensor:
+    """Run `model` on x (1, C, H, W) in the model range, tile by tile: each tile of `tile` px is
+    restored with `overlap` px of its neighbours around it and only its core is kept, so memory
+    is bounded by one (tile + 2 overlap)^2 window whatever the image size. Away from tile seams
+    the result matches the whole-image one; near them it differs slightly (the network sees
+    `overlap` px of context, not the whole image; see tests/test_reliability.py for the measured
+    difference)."""
+    if tile < MIN_SIDE or overlap < 0:
+        raise ValueError(f"tile must be >= {MIN_SIDE} px and overlap >= 0, got {tile}, {overlap}")
+    device = next(model.parameters()).device
+    _, c, h, w = x.shape
+    out = None
+    for y0, y1, cy0, cy1 in _spans(h, tile, overlap):
+        for x0, x1, cx0, cx1 in _spans(w, tile, overlap):
+            y = forward_padded(model, x[..., y0:y1, x0:x1].to(device)).float().cpu()
+            if out is None:
+                out = torch.empty(1, y.shape[1], h, w)
+            out[..., cy0:cy1, cx0:cx1] = y[..., cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
+    return out
+
+
 @torch.no_grad()
-def restore(model: nn.Module, image, upscale: int = 1, luma: str = DEFAULT_LUMA) -> Image.Image:
+def restore(model: nn.Module, image, upscale: int = 1, luma: str = DEFAULT_LUMA,
+            tile: int | None = None, overlap: int = TILE_OVERLAP) -> Image.Image:
     """Restore one degraded face and return a PIL image ('L' or 'RGB', as the model's channels).
 
     `image` is what the network expects: a noisy low-quality face at its target size (any size
-    from 16 px, any PIL mode or an array). With upscale=4 an LR face is first enlarged x4 with
-    nearest neighbour, as in the paper's pipeline. The image is reflect-padded to the model's size
-    multiple, restored, and cropped back to its own size.
+    from 16 px): a PIL image (any mode), a path to an image file, or an array (uint8, 16-bit,
+    or float in [0, 1] or [0, 255]; see pixel_array). With upscale=4 an LR face is first enlarged
+    x4 with nearest neighbour, as in the paper's pipeline. The image is reflect-padded to the
+    model's size multiple, restored, and cropped back to its own size. Images above
+    WHOLE_IMAGE_PIXELS (after upscaling) are restored in tiles of `tile` px (default TILE) with
+    `overlap` px of context (restore_tiled); `tile=0` forces one piece.
     """
     channels = _model_channels(model)
     arr = _as_array(image, channels, luma)
@@ -57,9 +131,15 @@ def restore(model: nn.Module, image, upscale: int = 1, luma: str = DEFAULT_LUMA)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    y = forward_padded(model, to_model_range(x.clamp(0, 255)).to(device))
-    model.train(was_training)
-    out = to_pixel_range(y[0].float().cpu()).round().clamp(0, 255).to(torch.uint8).numpy()
+    x = to_model_range(x.clamp(0, 255))
+    h, w = x.shape[-2:]
+    if tile is None:
+        tile = TILE if h * w > WHOLE_IMAGE_PIXELS else 0
+    try:
+        y = restore_tiled(model, x, tile, overlap) if tile else forward_padded(model, x.to(device)).float().cpu()
+    finally:
+        model.train(was_training)
+    out = to_pixel_range(y[0]).round().clamp(0, 255).to(torch.uint8).numpy()
     return Image.fromarray(out[0] if channels == 1 else out.transpose(1, 2, 0))
 
 
@@ -76,7 +156,10 @@ def load_generator(run_dir: str | Path, device: str | torch.device = "cpu") -> n
     path = run_dir / "generator.pt"
     if not path.is_file():
         raise FileNotFoundError(f"no trained generator at {path}")
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    from .provenance import note_read
+    from .train import load_weights_file
+    blob = load_weights_file(path)                 # CheckpointError naming the file if damaged
+    note_read(path)
     cfg = blob["config"]
     # runs saved before the 'resample' setting existed used the kit's pooled resampling
     model = build_generator(cfg["model"], in_channels=cfg["in_channels"], width=cfg["width"], gate=cfg["gate"],

@@ -44,10 +44,58 @@ def get_profile(name: str, **overrides) -> dict:
     for k, v in overrides.items():
         if v is None:
             continue
-        if k not in prof:
-            raise ValueError(f"unknown profile setting {k!r}; known: {', '.join(prof)}")
+        check_override(k, v, prof)
         prof[k] = v
     if not isinstance(prof["seeds"], int) or prof["seeds"] < 1:
         raise ValueError(f"seeds (trainings per model) must be an integer >= 1, got {prof['seeds']!r}")
     prof["name"] = name
     return prof
+
+
+_POSITIVE_INTS = ("steps", "batch_size", "ckpt_every", "log_every", "eval_batch", "gallery_images",
+                  "mos_set_per_scale", "timing_repeats")
+_CHOICES = {"split_mode": ("official", "paper"), "metric_backend": ("torch", "skimage")}
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def check_override(key: str, value, known: dict) -> None:
+    """ValueError naming `key`, the value and what it must be, unless `value` is a valid setting."""
+    if key not in known:
+        raise ValueError(f"unknown setting {key!r}; known: {', '.join(sorted(known))}")
+    bad = lambda what: ValueError(f"{key} must be {what}, got {value!r}")  # noqa: E731
+    if key in _POSITIVE_INTS:
+        if not _is_int(value) or value < 1:
+            raise bad("an integer >= 1")
+    elif key in _CHOICES:
+        if value not in _CHOICES[key]:
+            raise bad("one of " + ", ".join(_CHOICES[key]))
+    elif key == "width":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 16:
+            raise bad("a number in (0, 16]")
+    elif key == "limit":
+        parts = value.values() if isinstance(value, dict) else [value]
+        if isinstance(value, dict) and not set(value) <= {"train", "val", "test"}:
+            raise bad('null, an integer >= 1, or {"train"|"val"|"test": integer >= 1 or null}')
+        if not all(v is None or (_is_int(v) and v >= 1) for v in parts):
+            raise bad('null, an integer >= 1, or {"train"|"val"|"test": integer >= 1 or null}')
+    elif key == "device":
+        if not isinstance(value, str) or not (value in ("auto", "cpu", "cuda") or
+                                              (value.startswith("cuda:") and value[5:].isdigit())):
+            raise bad("auto, cpu, cuda or cuda:N")
+    else:                                  # a setting without its own rule: the default's type
+        default = known[key]
+        if default is not None and not (type(value) is type(default) or
+                                        (isinstance(default, float) and _is_int(value))):
+            raise bad(f"a {type(default).__name__} like the default {default!r}")
+
+
+def check_overrides(name: str, overrides: dict) -> dict:
+    """Validate run_all.sh's --set values against profile `name` before anything runs."""
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    for k, v in overrides.items():
+        check_override(k, v, PROFILES[name])
+    return overrides

@@ -1,22 +1,35 @@
-"""Provenance: what produced each stage's results (git commit, profile, parameters, data manifest
-hash, device, torch version, wall time), and whether a stage is up to date.
+"""Provenance: what produced each stage's results (git commit, profile, parameters, data content
+hash, the files it read, device, torch version, wall time), whether a stage is up to date, and the
+runner's safety nets (one writer per folder, notebooks in their own process group).
 
     python -m sgenlib.provenance check  --results R --stage S --params JSON --notebook NB
     python -m sgenlib.provenance record --results R --stage S --params JSON --notebook NB --seconds T --status ok
-`check` exits 0 when R/provenance/S.json records a successful run with the same parameters and
-notebook source (so run_all.sh can skip it), 1 otherwise.
+    python -m sgenlib.provenance lock   --fd 9 --path R.lock --what R --pid PID --command CMD
+    python -m sgenlib.provenance run    -- CMD ...
+`check` exits 0 when R/provenance/S.json records a successful run with the same stage key (see
+`stage_key`), every file the stage read still exists with the same sha256 and every output it wrote
+still exists (so run_all.sh can skip it), 1 otherwise, printing why.
 """
 from __future__ import annotations
 
 import argparse
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import platform
+import signal
+import socket
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+
+READS_ENV = "SGEN_STAGE_READS"
+"""run_all.sh names a file here; sgenlib appends to it every checkpoint / generator a stage reads."""
 
 
 def git_commit(cwd: str | Path = ".") -> dict:
@@ -46,64 +59,280 @@ def device_info() -> dict:
     return info
 
 
-def params_hash(params: dict, notebook: str | Path | None) -> str:
-    h = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
-    if notebook is not None and Path(notebook).is_file():
-        nb = json.loads(Path(notebook).read_text())
-        h.update(json.dumps([c.get("source") for c in nb.get("cells", [])]).encode())
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
     return h.hexdigest()
+
+
+def notebook_files(notebook: str | Path | None) -> list[Path]:
+    """The notebook in whatever form it exists: NN_name.ipynb and a paired NN_name.py (jupytext)."""
+    if notebook is None:
+        return []
+    nb = Path(notebook)
+    return [p for p in (nb.with_suffix(".ipynb"), nb.with_suffix(".py")) if p.is_file()]
+
+
+def sgenlib_sha256() -> str:
+    """sha256 over every .py file of the sgenlib package (paths and bytes): the code a stage runs."""
+    pkg = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted(pkg.rglob("*.py")):
+        h.update(str(p.relative_to(pkg)).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def stage_key(params: dict, notebook: str | Path | None) -> dict:
+    """What a stage's results depend on before it runs: its parameters (run_all.sh puts the data's
+    content hash, `data_sha256`, among them), the notebook's source files and the sgenlib source.
+    The files it reads from earlier stages are checked separately (`reads` of its record)."""
+    nb = {str(p.name): file_sha256(p) for p in notebook_files(notebook)}
+    key = {"params_sha256": hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest(),
+           "notebook_sha256": nb, "sgenlib_sha256": sgenlib_sha256()}
+    key["sha256"] = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+    return key
+
+
+def params_hash(params: dict, notebook: str | Path | None) -> str:
+    return stage_key(params, notebook)["sha256"]
+
+
+def note_read(path: str | Path) -> None:
+    """Record that the running stage read `path` (a generator, a checkpoint): run_all.sh then keys
+    the stage on that file's existence and sha256. A no-op outside run_all.sh."""
+    log = os.environ.get(READS_ENV)
+    if log:
+        with open(log, "a") as f:
+            f.write(str(Path(path).resolve()) + "\n")
 
 
 def _path(results: Path, stage: str) -> Path:
     return Path(results) / "provenance" / f"{stage}.json"
 
 
-def is_up_to_date(results: Path, stage: str, params: dict, notebook=None) -> bool:
+def why_stale(results: Path, stage: str, params: dict, notebook=None) -> str | None:
+    """None when the stage's record says it is up to date; else the reason it must run."""
     p = _path(results, stage)
     if not p.is_file():
-        return False
-    rec = json.loads(p.read_text())
-    return rec.get("status") == "ok" and rec.get("params_hash") == params_hash(params, notebook)
+        return "no record of an earlier run"
+    try:
+        rec = json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        return f"its record {p} is unreadable ({e})"
+    if rec.get("status") != "ok":
+        return f"its last run ended with status {rec.get('status')!r}"
+    old, new = rec.get("key") or {}, stage_key(params, notebook)
+    if old.get("sha256") != new["sha256"]:
+        what = [name for name, k in (("parameters or data", "params_sha256"), ("notebook source", "notebook_sha256"),
+                                     ("sgenlib source", "sgenlib_sha256")) if old.get(k) != new[k]]
+        return "changed: " + (", ".join(what) or "stage key")
+    for path, sha in (rec.get("reads") or {}).items():
+        if not Path(path).is_file():
+            return f"a file it read is gone: {path}"
+        if file_sha256(path) != sha:
+            return f"a file it read has changed: {path}"
+    for rel in rec.get("outputs") or []:
+        if not (Path(results) / rel).exists():
+            return f"an output it wrote is gone: {Path(results) / rel}"
+    return None
+
+
+def is_up_to_date(results: Path, stage: str, params: dict, notebook=None) -> bool:
+    return why_stale(results, stage, params, notebook) is None
 
 
 def record(results: Path, stage: str, params: dict, seconds: float, status: str = "ok",
-           notebook=None, started: float | None = None) -> dict:
+           notebook=None, started: float | None = None, reads_log: str | Path | None = None) -> dict:
     results = Path(results)
     manifest_path = results / "data_manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    try:
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        manifest = {}
     outputs = []
     if started is not None:
         outputs = sorted(str(p.relative_to(results)) for p in results.rglob("*")
                          if p.is_file() and p.stat().st_mtime >= started - 1 and "provenance" not in p.parts)
+    reads = {}
+    if reads_log is not None and Path(reads_log).is_file():
+        for line in Path(reads_log).read_text().splitlines():
+            if line and line not in reads and Path(line).is_file():
+                reads[line] = file_sha256(line)
     rec = {
         "stage": stage, "status": status, "profile": params.get("profile"), "parameters": params,
-        "params_hash": params_hash(params, notebook), "git": git_commit(),
+        "key": stage_key(params, notebook), "git": git_commit(),
         "data": {k: manifest.get(k) for k in ("root", "split_mode", "counts", "file_list_sha256",
-                                               "split_sha256", "degrade")},
+                                               "split_sha256", "degrade", "skipped_unreadable")},
         **device_info(), "wall_seconds": round(seconds, 2),
         "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"), "outputs": outputs,
+        "reads": reads,
     }
     p = _path(results, stage)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(rec, indent=1))
+    tmp = p.with_name(f".{p.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(rec, indent=1))
+    os.replace(tmp, p)
     return rec
 
 
+# ---- one writer per folder ------------------------------------------------------------------
+class FolderLockedError(RuntimeError):
+    """Another process holds the lock of a run or results folder; the message names it."""
+
+
+def lock_path(folder: str | Path) -> Path:
+    """The lock file of `folder`: a hidden sibling (it survives the folder being moved aside)."""
+    folder = Path(folder).absolute()
+    return folder.parent / f".{folder.name}.lock"
+
+
+def holder_info(pid: int | None = None, command: str | None = None) -> dict:
+    return {"pid": pid or os.getpid(), "host": socket.gethostname(),
+            "command": command or " ".join(sys.argv),
+            "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def describe_holder(lock_file: Path) -> str:
+    try:
+        h = json.loads(Path(lock_file).read_text())
+        return f"pid {h['pid']} on {h['host']}, started {h['started_utc']}: {h['command']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a process that left no details"
+
+
+def take_lock(fd: int, lock_file: Path, what: str, info: dict) -> None:
+    """fcntl.flock `fd` (open on `lock_file`) without waiting and write who holds it; or raise
+    FolderLockedError naming the holder. The lock lasts while any process holds that open file."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            raise
+        raise FolderLockedError(
+            f"{what} is in use by another run ({describe_holder(lock_file)}); wait for it to finish, "
+            f"or stop that process, then run again (lock file {lock_file})") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(info).encode(), 0)
+
+
+@contextmanager
+def folder_lock(folder: str | Path, what: str | None = None):
+    """Hold the lock of `folder` for the block (FolderLockedError at once if another process has it)."""
+    folder = Path(folder)
+    lf = lock_path(folder)
+    lf.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lf, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        take_lock(fd, lf, what or str(folder), holder_info())
+        yield lf
+    finally:
+        os.close(fd)                      # closing the last descriptor releases the lock
+
+
+# ---- a notebook in its own process group, ended with the runner -----------------------------
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def _end_tree(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM the child's process group and every descendant (a Jupyter kernel starts its own
+    session), then SIGKILL whatever is left after `grace` seconds."""
+    pids = [proc.pid] + (_descendants(proc.pid) if Path("/proc").is_dir() else [])
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for target in ([-proc.pid] + pids):
+            try:
+                os.killpg(-target, sig) if target < 0 else os.kill(target, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            proc.poll()
+            alive = [p for p in pids if Path(f"/proc/{p}").exists() and _state(p) not in ("Z", "X")]
+            if not alive:
+                return
+            time.sleep(0.1)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "X"
+
+
+def run_in_group(cmd: list[str]) -> int:
+    """Run `cmd` in its own process group; end it (and its descendants) when this process gets
+    SIGINT/SIGTERM/SIGHUP or when the process that started this one dies (even by kill -9)."""
+    parent = os.getppid()
+    proc = subprocess.Popen(cmd, start_new_session=True)
+
+    def stop(signum, _frame=None):
+        _end_tree(proc)
+        sys.exit(128 + signum)
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, stop)
+    while True:
+        try:
+            return proc.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            if os.getppid() != parent:            # run_all.sh is gone: so is its notebook
+                print(f"sgenlib.provenance: the runner (pid {parent}) died; stopping {' '.join(cmd[:4])} ...",
+                      file=sys.stderr)
+                stop(signal.SIGHUP)
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:
+        cmd = argv[2:] if argv[1:2] == ["--"] else argv[1:]
+        if not cmd:
+            sys.exit("sgenlib.provenance run: give a command after --")
+        return run_in_group(cmd)
     ap = argparse.ArgumentParser(prog="python -m sgenlib.provenance")
-    ap.add_argument("action", choices=["check", "record"])
-    ap.add_argument("--results", required=True)
-    ap.add_argument("--stage", required=True)
-    ap.add_argument("--params", required=True, help="JSON object of the stage's parameters")
+    ap.add_argument("action", choices=["check", "record", "lock"])
+    ap.add_argument("--results")
+    ap.add_argument("--stage")
+    ap.add_argument("--params", help="JSON object of the stage's parameters")
     ap.add_argument("--notebook")
     ap.add_argument("--seconds", type=float, default=0.0)
     ap.add_argument("--started", type=float, help="epoch seconds when the stage started")
     ap.add_argument("--status", default="ok")
+    ap.add_argument("--reads", help="the file the stage listed its reads in")
+    ap.add_argument("--fd", type=int, help="lock: an open descriptor of --path, inherited from the shell")
+    ap.add_argument("--path", help="lock: the lock file")
+    ap.add_argument("--what", help="lock: the folder it guards, for the message")
+    ap.add_argument("--pid", type=int, help="lock: the holder's pid (the shell's)")
+    ap.add_argument("--command", help="lock: the holder's command line")
     a = ap.parse_args(argv)
+    if a.action == "lock":
+        try:
+            take_lock(a.fd, Path(a.path), a.what, holder_info(a.pid, a.command))
+        except FolderLockedError as e:
+            print(f"run_all.sh: {e}", file=sys.stderr)
+            return 3
+        return 0
     params = json.loads(a.params)
     if a.action == "check":
-        return 0 if is_up_to_date(Path(a.results), a.stage, params, a.notebook) else 1
-    record(Path(a.results), a.stage, params, a.seconds, a.status, a.notebook, a.started)
+        why = why_stale(Path(a.results), a.stage, params, a.notebook)
+        if why is not None:
+            print(f"   ({a.stage} runs: {why})")
+        return 0 if why is None else 1
+    record(Path(a.results), a.stage, params, a.seconds, a.status, a.notebook, a.started, a.reads)
     return 0
 
 

@@ -123,13 +123,23 @@ def train_models(study: Study, models: list[str], progress: bool = True, **overr
     for name in models:
         for train_seed, run_dir in seed_runs(study, name):
             summary = train(train_config(study, name, **{**overrides, "seed": train_seed}), study.train_images,
-                            run_dir, study.degrade, study.device, progress=progress)
+                            run_dir, study.degrade, study.device, progress=progress,
+                            data_info=_train_data_info(study))
             shutil.copyfile(run_dir / "losses.csv", study.out("training", f"{run_dir.name}_losses.csv"))
             study.out("training", f"{run_dir.name}_summary.json").write_text(json.dumps(summary, indent=2))
             rows.append({k: summary.get(k) for k in ("model", "steps", "batch_size", "train_seconds",
                                                       "images_per_s_steady", "params", "content_loss", "device")}
                         | {"train_seed": train_seed})
     return pd.DataFrame(rows)
+
+
+def _train_data_info(study: Study) -> dict:
+    """The training data a run records and is keyed on (sgenlib.train.run_identity)."""
+    m = study.manifest or {}
+    ids = (m.get("ids") or {}).get("train") or []
+    return {"root": m.get("root"), "split_mode": m.get("split_mode"), "seed": m.get("seed"),
+            "train_images": len(ids), "train_names_sha256": celeba._sha256(ids) if ids else None,
+            "train_content_sha256": m.get("train_content_sha256")}
 
 
 def trained_models(study: Study) -> list[str]:

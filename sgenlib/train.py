@@ -7,13 +7,20 @@ optimizer step. All randomness of step t comes from a generator seeded by (seed,
 resumed from a checkpoint replays exactly the steps an uninterrupted run would have taken.
 
 Run folder layout (out_dir), written by rank 0 alone under DDP:
-  checkpoint.pt        G, D, both optimizers, step, RNG states, config (rewritten atomically)
+  run_identity.json    what the run is: training data hash, degradation, model config, target steps
+  checkpoint.pt        G, D, both optimizers, step, RNG states, config (rewritten atomically; the
+                       previous generation is kept as checkpoint.prev.pt)
   losses.csv           one row per step: step, scale, loss_g, content, adversarial, loss_d, seconds
                        (losses of the global batch, averaged over ranks; seconds = wall time per
                        step averaged over its logging window, as the device is synchronised only
                        at log points)
   generator.pt         final generator weights + config (written once, at the end)
   train_summary.json   steps, wall time, images/s, device, content loss used, ...
+  ../.<run>.lock       held (fcntl.flock) while a process trains into the folder; names the holder
+
+A folder holding a run of another identity (other data, degradation or model settings) is never
+reused: it is moved aside to ../replaced/<run>-<old id>-<UTC time> and the run trains afresh. Asking a
+finished or checkpointed run for fewer steps than it has stops with an error (never relabelled).
 
 Hot loop: no host-device synchronisation between log points (scale choice and seeds are computed
 on the host; losses stay on the device until a log point), no per-step Python allocation beyond
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import errno
 import hashlib
 import io
 import json
@@ -36,6 +44,7 @@ import platform
 import random
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -50,6 +59,7 @@ from .archs import MODELS, build_discriminator, build_generator, forward_padded,
 from .degrade import DEFAULT_LUMA, LUMA, DegradeOptions, degrade_batch
 from .optim import BASELINE_OPTIM, build_optimizer, run_settings
 from .paper import SCALES
+from .provenance import folder_lock, note_read
 
 LOSS_COLUMNS = ["step", "scale", "loss_g", "content", "adversarial", "loss_d", "seconds"]
 SPEED_ONLY_KEYS = ("compile", "compile_backend")
@@ -123,6 +133,29 @@ class NonFiniteLossError(FloatingPointError):
     pass
 
 
+class NonFiniteWeightsError(FloatingPointError):
+    """A weight of G or D became NaN/inf (e.g. a learning rate far too large)."""
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint or generator file is damaged or refused; the message names the file."""
+
+
+class RunStepsError(ValueError):
+    """A run was asked for fewer steps than it already has."""
+
+
+class DiskFullError(OSError):
+    """No space left on the device; str() is 'no space left on device writing <path>'."""
+
+    def __init__(self, path):
+        super().__init__(errno.ENOSPC, f"no space left on device writing {path}")
+        self.path = str(path)
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
 def dist_info() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
@@ -142,22 +175,237 @@ def step_seed(seed: int, step: int) -> int:
     return int.from_bytes(hashlib.sha256(f"train:{seed}:{step}".encode()).digest()[:8], "little") >> 1
 
 
-def atomic_torch_save(obj, path: Path) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over `path`."""
+# ---- checkpoint IO: atomic writes, generations, damaged files, full disks -------------------
+def _write_all(f, data) -> None:
+    f.write(data)
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp{os.getpid()}")
+
+
+def atomic_write_bytes(path: Path, data) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over `path`. The temporary
+    is removed whatever happens; a full disk raises DiskFullError naming `path`."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "wb") as f:
+            _write_all(f, data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        if e.errno == errno.ENOSPC and not isinstance(e, DiskFullError):
+            raise DiskFullError(path) from e
+        raise
+    finally:
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    """torch.save into memory, then atomic_write_bytes (so a full disk is an OSError naming the
+    file, not torch's 'enforce fail at inline_container.cc')."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getbuffer())
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def remove_temporaries(folder: Path) -> list[Path]:
+    """Delete the .<name>.tmp<PID> files a killed or disk-full writer left in `folder` (call it
+    holding the folder's lock: no live writer owns them then)."""
+    gone = []
+    if Path(folder).is_dir():
+        for p in Path(folder).glob(".*.tmp*"):
+            try:
+                p.unlink()
+                gone.append(p)
+            except OSError:
+                pass
+    return gone
+
+
+def load_weights_file(path: Path, map_location="cpu") -> dict:
+    """torch.load(weights_only=True) with errors that name the file and say what to do."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except pickle_error() as e:
+        raise CheckpointError(f"{path} holds objects that weights-only loading refuses (it was not "
+                              f"written by this kit, or was tampered with); it was not loaded. Delete it "
+                              f"or move it away. ({str(e).splitlines()[0]})") from None
+    except Exception as e:  # noqa: BLE001 - truncated/zero-byte/garbled files fail in many ways
+        size = path.stat().st_size if path.exists() else 0
+        raise CheckpointError(f"{path} is damaged ({size} bytes; {type(e).__name__}: "
+                              f"{str(e).splitlines()[0] if str(e) else 'no detail'})") from None
+
+
+def pickle_error():
+    import pickle
+    return pickle.UnpicklingError
+
+
+def previous_generation(path: Path) -> Path:
+    return path.with_name(path.stem + ".prev" + path.suffix)
+
+
+def save_generation(obj, path: Path) -> None:
+    """Write checkpoint `path` atomically, keeping the one it replaces as <stem>.prev<suffix>."""
+    path = Path(path)
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    if path.is_file():
+        os.replace(path, previous_generation(path))
+    atomic_write_bytes(path, buf.getbuffer())
+
+
+def load_generation(path: Path, map_location="cpu", set_aside: bool = True) -> tuple[dict, Path] | None:
+    """The newest usable generation of checkpoint `path` (and the file it came from), None when
+    there is none. A damaged newest one is passed over with a warning naming it (and, with
+    `set_aside`, renamed to <name>.damaged so the next save does not rotate it over the good
+    previous one); a refused pickle or no usable generation at all raises CheckpointError naming
+    the files."""
+    path = Path(path)
+    prev = previous_generation(path)
+    damaged = []
+    for p in (path, prev):
+        try:
+            if not p.is_file():
+                continue
+            state = load_weights_file(p, map_location)
+        except FileNotFoundError:
+            continue
+        except CheckpointError as e:
+            if "refuses" in str(e):
+                raise
+            damaged.append((p, e))
+            continue
+        if damaged:
+            bad, why = damaged[0]
+            kept = ""
+            if set_aside:
+                os.replace(bad, bad.with_name(bad.name + ".damaged"))
+                kept = f" (the damaged file is kept as {bad.name}.damaged)"
+            warnings.warn(f"{why}; resuming from the previous checkpoint {p} (step {state.get('step')}){kept}",
+                          stacklevel=2)
+        return state, p
+    if damaged:
+        raise CheckpointError(f"{'; '.join(str(e) for _, e in damaged)}; no usable checkpoint is left. Delete "
+                              f"{path} (and {prev.name}) to train this run from step 0, or restore them "
+                              "from a backup")
+    return None
+
+
+# ---- run identity: what a run folder holds --------------------------------------------------
+_IMAGES_SHA: dict[int, tuple] = {}
+
+
+def images_sha256(images) -> str:
+    """sha256 of the training images' shape and pixels (what the weights were trained on),
+    remembered per array object so twelve trainings on one array hash it once."""
+    key = id(images)
+    if key in _IMAGES_SHA and _IMAGES_SHA[key][0]() is images:
+        return _IMAGES_SHA[key][1]
+    arr = images.detach().cpu().numpy() if torch.is_tensor(images) else np.asarray(images)
+    h = hashlib.sha256(f"{arr.dtype}{tuple(arr.shape)}".encode())
+    h.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
+    digest = h.hexdigest()
+    try:
+        import weakref
+        _IMAGES_SHA[key] = (weakref.ref(images), digest)
+    except TypeError:
+        pass
+    return digest
+
+
+def run_identity(cfg: TrainConfig, degrade: DegradeOptions, images, data_info: dict | None = None) -> dict:
+    """A run's identity: the training data (the pixels' sha256 and, when the caller gives them, the
+    train split's names and file-content hash), the degradation and the model settings; `id` is a
+    hash of them. The target steps are recorded beside it (a larger target extends the same run)."""
+    data = {"pixels_sha256": images_sha256(images)}
+    for k in ("train_names_sha256", "train_content_sha256"):
+        if data_info and data_info.get(k):
+            data[k] = data_info[k]
+    body = {"data": data, "degrade": degrade.as_dict(), "config": _without(cfg.to_dict(), RESUME_IGNORED_KEYS)}
+    return {"id": hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16], **body}
+
+
+def read_identity(out_dir: Path) -> dict | None:
+    try:
+        return json.loads((Path(out_dir) / "run_identity.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def identity_diff(old: dict | None, new: dict) -> str:
+    if old is None:
+        return "the folder has no readable run_identity.json (an older kit, or damaged)"
+    parts = []
+    for k, v in new["data"].items():
+        if (old.get("data") or {}).get(k) != v:
+            parts.append(f"training data {k} {str((old.get('data') or {}).get(k))[:12]} -> {v[:12]}")
+    if old.get("degrade") != new["degrade"]:
+        parts.append(f"degradation {old.get('degrade')} -> {new['degrade']}")
+    oc = old.get("config") or {}
+    parts += [f"{k} {oc.get(k)!r} -> {v!r}" for k, v in new["config"].items() if oc.get(k) != v]
+    return "; ".join(parts) or "identity hash differs"
+
+
+RUN_FILES = ("checkpoint.pt", "checkpoint.prev.pt", "generator.pt", "train_summary.json", "losses.csv")
+
+
+def claim_run_folder(out_dir: Path, ident: dict, steps: int, data_info: dict | None = None) -> Path | None:
+    """Make `out_dir` hold the run `ident` (call it holding the folder's lock). Removes leftover
+    temporaries; a folder with a run of another identity is moved aside (returned, with a warning
+    naming both identities); a finished run with more steps than `steps` raises RunStepsError.
+    Then writes run_identity.json (and train_data.json, the data's description)."""
+    out_dir = Path(out_dir)
+    remove_temporaries(out_dir)
+    aside = None
+    if any((out_dir / n).exists() for n in RUN_FILES):
+        old = read_identity(out_dir)
+        if old is None or old.get("id") != ident["id"]:
+            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+            # beside the runs, one level down, so nothing that lists runs/<profile>/*/ takes it for a model
+            aside = out_dir.parent / "replaced" / f"{out_dir.name}-{(old or {}).get('id', 'unknown')}-{stamp}"
+            n = 1
+            while aside.exists():
+                aside, n = aside.with_name(f"{aside.name.rsplit('~', 1)[0]}~{n}"), n + 1
+            why = identity_diff(old, ident)
+            aside.parent.mkdir(exist_ok=True)
+            os.replace(out_dir, aside)
+            warnings.warn(f"{out_dir} held a run of another identity (id {(old or {}).get('id')}, this run "
+                          f"is id {ident['id']}: {why}); moved it aside to {aside} and training afresh",
+                          stacklevel=3)
+        else:
+            done = finished_steps(out_dir)
+            if done is not None and done > steps:
+                raise RunStepsError(
+                    f"{out_dir} holds a finished run of {done} steps; asked for {steps}. A run is never "
+                    f"relabelled: ask for steps >= {done}, or use another run folder, or delete {out_dir}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "run_identity.json", json.dumps({**ident, "steps": steps}, indent=2))
+    if data_info is not None:
+        atomic_write_text(out_dir / "train_data.json", json.dumps(data_info, indent=2))
+    return aside
+
+
+def finished_steps(out_dir: Path) -> int | None:
+    try:
+        if (Path(out_dir) / "generator.pt").is_file():
+            return int(json.loads((Path(out_dir) / "train_summary.json").read_text())["steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
 
 
 def _rng_state() -> dict:
@@ -182,8 +430,10 @@ class Trainer:
     """
 
     def __init__(self, cfg: TrainConfig, images, out_dir, degrade: DegradeOptions = DegradeOptions(),
-                 device: str | torch.device | None = None, progress: bool = True):
+                 device: str | torch.device | None = None, progress: bool = True,
+                 data_info: dict | None = None):
         self.cfg, self.degrade, self.progress = cfg, degrade, progress
+        self.data_info = data_info
         self.out_dir = Path(out_dir)
         self.rank, self.world = dist_info()
         if cfg.batch_size % self.world:
@@ -202,6 +452,7 @@ class Trainer:
                              f"{images.dtype} {tuple(images.shape)}")
         if len(images) == 0:
             raise ValueError("no training images")
+        self.identity = run_identity(cfg, degrade, images, data_info)
         self.images = images.to(self.device)                 # held on the device, once
         self.spec = MODELS[cfg.model]
         # the weight on the adversarial term and where it sits: SGEN's lambda and placement, or a
@@ -297,7 +548,7 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         if self.rank == 0:
-            atomic_torch_save(self.state_dict(), self.ckpt_path)
+            save_generation(self.state_dict(), self.ckpt_path)
 
     def load_checkpoint(self) -> bool:
         """Every rank reads checkpoint.pt (out_dir must be visible to all of them); under DDP the
@@ -313,9 +564,14 @@ class Trainer:
         return loaded
 
     def _load_checkpoint_file(self) -> bool:
-        if not self.ckpt_path.is_file():
+        found = load_generation(self.ckpt_path, self.device, set_aside=self.rank == 0)
+        if found is None:
             return False
-        state = torch.load(self.ckpt_path, map_location=self.device, weights_only=True)
+        state, _ = found
+        if int(state["step"]) > self.cfg.steps:
+            raise RunStepsError(f"{self.ckpt_path.parent} holds a checkpoint at step {int(state['step'])}; asked "
+                                f"for {self.cfg.steps} steps. A run is never relabelled: ask for steps >= "
+                                f"{int(state['step'])}, or use another run folder, or delete it")
         mine = _without(self.cfg.to_dict(), RESUME_IGNORED_KEYS)
         theirs = _without(state["config"], RESUME_IGNORED_KEYS)
         if mine != theirs or state["degrade"] != self.degrade.as_dict():
@@ -449,13 +705,47 @@ class Trainer:
             raise NonFiniteLossError(f"{self.cfg.model}: non-finite loss at step {step} "
                                      f"(loss_g, content, adversarial, loss_d = {values[bad][0].tolist()}); "
                                      f"last good checkpoint: {self.ckpt_path}")
+        self._check_weights(pending[-1][0])
         if self.rank == 0:
-            with open(self.out_dir / "losses.csv", "a", newline="") as f:
-                w = csv.writer(f)
-                for (step, scale, _), v in zip(pending, values.tolist()):
-                    w.writerow([step, f"{scale[0]}x{scale[1]}", *(f"{x:.6g}" for x in v), f"{seconds_per_step:.4f}"])
+            path = self.out_dir / "losses.csv"
+            try:
+                with open(path, "a", newline="") as f:
+                    w = csv.writer(f)
+                    for (step, scale, _), v in zip(pending, values.tolist()):
+                        w.writerow([step, f"{scale[0]}x{scale[1]}", *(f"{x:.6g}" for x in v), f"{seconds_per_step:.4f}"])
+            except OSError as e:
+                if e.errno == errno.ENOSPC:
+                    raise DiskFullError(path) from e
+                raise
         self.last_losses = values[-1].tolist()
         pending.clear()
+
+    def _check_weights(self, step: int) -> None:
+        """Stop when a weight of G or D is NaN/inf (one device sync, at log points only), and at the
+        last step also when G's output on that step's batch is (finite but huge weights, e.g.
+        after an update with lr 1e30, make a dead generator that the losses, computed before the
+        update, do not show)."""
+        named = [(f"G.{n}", p) for n, p in self.G.named_parameters()]
+        if self.D is not None:
+            named += [(f"D.{n}", p) for n, p in self.D.named_parameters()]
+        finite = torch.stack([torch.isfinite(p).all() for _, p in named])
+        bad = None if bool(finite.all()) else named[int((~finite).nonzero()[0])][0]
+        what = f"non-finite weights ({bad} and maybe others)"
+        if bad is None and step == self.cfg.steps:
+            _, inp, _ = self.make_batch(step)
+            self.G.eval()
+            with torch.no_grad(), self._autocast():
+                ok = torch.isfinite(forward_padded(self.G, inp, self.size_multiple)).all().float()
+            self.G.train()
+            if self.world > 1:
+                dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+            if not bool(ok):
+                big = max(float(p.detach().abs().max()) for _, p in named)
+                bad, what = "G output", f"a generator whose output is non-finite (largest weight {big:.3g})"
+        if bad is not None:
+            raise NonFiniteWeightsError(
+                f"{self.cfg.model}: {what} after step {step} (lr {self.cfg.lr}); the network is dead. Lower "
+                f"the learning rate; the last checkpoint written before it: {self.ckpt_path}")
 
     def _barrier(self) -> None:
         if self.world > 1:
@@ -463,10 +753,31 @@ class Trainer:
 
     def run(self, stop_after: int | None = None) -> dict:
         """Train to cfg.steps, resuming from checkpoint.pt if present. `stop_after` ends the call
-        after that many steps without a final checkpoint (how the tests interrupt a run)."""
-        if self.rank == 0:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._barrier()
+        after that many steps without a final checkpoint (how the tests interrupt a run).
+        Rank 0 holds the run folder's lock throughout (a second writer stops at once, naming it)."""
+        if self.rank != 0:
+            self._claim_result(None)
+            return self._train_loop(stop_after)
+        with folder_lock(self.out_dir, f"run folder {self.out_dir}"):
+            error = None
+            try:
+                claim_run_folder(self.out_dir, self.identity, self.cfg.steps, self.data_info)
+            except Exception as e:  # noqa: BLE001 - re-raised below, after telling the other ranks
+                error = e
+            self._claim_result(error)
+            return self._train_loop(stop_after)
+
+    def _claim_result(self, error: Exception | None) -> None:
+        """Under DDP every rank learns whether rank 0 claimed the folder, so all stop together."""
+        ok = torch.tensor([0 if error is not None else 1], device=self.device)
+        if self.world > 1:
+            dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+        if error is not None:
+            raise error
+        if not int(ok):
+            raise RuntimeError(f"rank 0 could not take the run folder {self.out_dir} (see its error)")
+
+    def _train_loop(self, stop_after: int | None = None) -> dict:
         resumed = self.load_checkpoint()
         start = self.step
         self._truncate_losses()
@@ -519,6 +830,7 @@ class Trainer:
             "step_order": self.cfg.step_order if self.D is not None else None,
             "params": sum(p.numel() for p in self.G.parameters()),
             "config": self.cfg.to_dict(), "degrade": self.degrade.as_dict(), "torch": torch.__version__,
+            "identity": self.identity["id"], "train_data": self.identity["data"],
         }
         if self.rank == 0:
             gen_state = {k: v.detach().cpu().contiguous() for k, v in self.G.state_dict().items()}
@@ -537,16 +849,29 @@ def device_name(device: torch.device) -> str:
 
 
 def train(cfg: TrainConfig, images, out_dir, degrade: DegradeOptions = DegradeOptions(),
-          device=None, progress: bool = True, stop_after: int | None = None) -> dict:
-    """Train (or resume, or skip if finished) one model; returns the run summary."""
+          device=None, progress: bool = True, stop_after: int | None = None,
+          data_info: dict | None = None) -> dict:
+    """Train (or resume, or skip if finished) one model; returns the run summary.
+
+    A finished run is reused only when its identity (training data, degradation, model settings;
+    see run_identity) and its steps are those asked for; see claim_run_folder for the rest.
+    `data_info` describes the training data (train_names_sha256, train_content_sha256, root, ...)."""
     out_dir = Path(out_dir)
     summary_path = out_dir / "train_summary.json"
-    if summary_path.is_file() and (out_dir / "generator.pt").is_file():
-        summary = json.loads(summary_path.read_text())
-        if (_without(summary.get("config") or {}, SPEED_ONLY_KEYS) == _without(cfg.to_dict(), SPEED_ONLY_KEYS)
-                and summary.get("degrade") == degrade.as_dict()):
+    old = read_identity(out_dir)
+    if old is not None and summary_path.is_file() and (out_dir / "generator.pt").is_file():
+        try:
+            summary = json.loads(summary_path.read_text())
+        except (OSError, ValueError):
+            summary = {}
+        if (summary.get("steps") == cfg.steps and old.get("id") == run_identity(cfg, degrade, images, data_info)["id"]
+                and summary.get("identity") == old.get("id")):
+            note_read(out_dir / "generator.pt")
             return summary
-    return Trainer(cfg, images, out_dir, degrade, device, progress).run(stop_after=stop_after)
+    summary = Trainer(cfg, images, out_dir, degrade, device, progress, data_info).run(stop_after=stop_after)
+    if "interrupted_at" not in summary:
+        note_read(out_dir / "generator.pt")
+    return summary
 
 
 # ---- command line, one process or torchrun ---------------------------------------------------
@@ -598,7 +923,8 @@ def load_train_images(data_root: str | None, profile: dict, degrade: DegradeOpti
     else:
         arr, kept = celeba.load_images(source, names, **kw)
     info = {"root": str(root), "split_mode": profile["split_mode"], "seed": seed, "train_images": len(kept),
-            "train_names_sha256": hashlib.sha256("\n".join(kept).encode()).hexdigest()}
+            "train_names_sha256": hashlib.sha256("\n".join(kept).encode()).hexdigest(),
+            "train_content_sha256": celeba.content_sha256(source, kept)}
     return arr, info
 
 
@@ -642,6 +968,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; a known failure (full disk, damaged checkpoint, locked folder, fewer steps
+    than the run has) ends with its message as the last line and exit status 1."""
+    from .provenance import FolderLockedError
+    try:
+        return _main(argv)
+    except (DiskFullError, CheckpointError, FolderLockedError, RunStepsError, FloatingPointError) as e:
+        print(f"sgenlib.train: {e}", file=sys.stderr, flush=True)
+        return 1
+
+
+def _main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .profiles import get_profile
     prof = get_profile(args.profile)
@@ -662,10 +999,8 @@ def main(argv: list[str] | None = None) -> int:
         kw.update({k: v for k, v in given.items() if v is not None})
         cfg = TrainConfig(model=args.model, seed=args.seed, compile=args.compile, **kw)
         out = Path(args.out)
-        if rank == 0:
-            out.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(out / "train_data.json", json.dumps({**data_info, "profile": args.profile}, indent=2))
-        summary = train(cfg, images, out, degrade, device, progress=not args.no_progress)
+        summary = train(cfg, images, out, degrade, device, progress=not args.no_progress,
+                        data_info={**data_info, "profile": args.profile})
         if rank == 0:
             print(json.dumps({k: summary.get(k) for k in (
                 "model", "steps", "resumed_from_step", "batch_size", "world_size", "train_seconds",

@@ -45,7 +45,7 @@ from . import metrics
 from .archs import MODELS
 from .degrade import DEFAULT_LUMA
 from .evaluate import TestSet, restore_batches
-from .inference import MIN_SIDE, _as_array, _model_channels, load_generator, restore
+from .inference import MIN_SIDE, _as_array, _model_channels, load_generator, pixel_array, restore
 from .paper import SCALES, parse_scale, scale_name
 from .paths import resolve_project_path
 
@@ -306,7 +306,14 @@ def decode_upload(data: bytes, name: str = "upload") -> Image.Image:
         why = ("not a format PIL recognises" if isinstance(e, UnidentifiedImageError)
                else f"{type(e).__name__}: {e}")
         raise UploadError(f"could not read {name!r} as an image ({why}). Upload a PNG or JPEG face.") from None
-    gray = im.mode in ("L", "LA", "1", "I", "I;16", "F", "La")
+    if im.mode.startswith("I") or im.mode == "F":
+        # 16-bit and float images: rescaled to 0-255 (converting them to 'L' would clip them white)
+        try:
+            arr = pixel_array(im)
+        except ValueError as e:
+            raise UploadError(f"cannot restore {name!r}: {e}") from None
+        return Image.fromarray(arr.round().clip(0, 255).astype(np.uint8), "L")
+    gray = im.mode in ("L", "LA", "1", "La")
     return im.convert("L" if gray else "RGB")
 
 

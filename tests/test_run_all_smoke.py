@@ -73,9 +73,23 @@ def test_rerun_skips_finished_stages(smoke):
 
 
 def test_failing_notebook_is_named(smoke, tmp_path):
+    # a bad setting is refused before any notebook runs
     proc = run_all("--only", "02_sgen", "--set", "steps=0", "--results", str(tmp_path), tmp=tmp_path)
+    assert proc.returncode == 2 and "--set steps=0: steps must be an integer >= 1, got 0" in proc.stderr
+    # data without the partition file: 02 fails, named, with its error as the last line
+    import shutil
+    data = tmp_path / "nopartition" / "img_align_celeba"
+    data.mkdir(parents=True)
+    for src in sorted((celeba_root() / "img_align_celeba").iterdir())[:6]:
+        shutil.copyfile(src, data / src.name)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHON": sys.executable}
+    proc = subprocess.run(["bash", str(REPO / "run_all.sh"), "--profile", "smoke", "--data", str(data.parent),
+                           "--only", "02_sgen", "--results", str(tmp_path), "--runs", str(tmp_path / "runs"),
+                           "--cache", str(tmp_path / "cache")], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=600)
     assert proc.returncode != 0
     assert "notebook 02_sgen failed" in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("run_all.sh: 02_sgen: CelebAError: split mode 'official' needs")
 
 
 def test_bad_arguments(tmp_path):

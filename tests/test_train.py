@@ -80,9 +80,15 @@ def test_nan_loss_stops_with_clear_error(tmp_path, tiny_images):
 
 
 def test_settings_mismatch_on_resume(tmp_path, tiny_images):
-    Trainer(cfg("SGEN-MSE"), tiny_images, tmp_path, progress=False).run(stop_after=3)
-    with pytest.raises(ValueError, match="other settings"):
-        train(cfg("SGEN-MSE", lr=1e-4), tiny_images, tmp_path, progress=False)
+    """A checkpoint of other settings is never resumed: the folder is moved aside (named) and the
+    run trains afresh (sgenlib.train.claim_run_folder)."""
+    run = tmp_path / "run"
+    Trainer(cfg("SGEN-MSE"), tiny_images, run, progress=False).run(stop_after=3)
+    with pytest.warns(UserWarning, match="another identity.*lr 0.0002 -> 0.0001.*moved it aside"):
+        s = train(cfg("SGEN-MSE", lr=1e-4), tiny_images, run, progress=False)
+    assert s["resumed_from_step"] is None and s["steps"] == 6
+    aside = list((tmp_path / "replaced").glob("run-*"))
+    assert len(aside) == 1 and (aside[0] / "checkpoint.pt").is_file()
 
 
 @pytest.mark.parametrize("bad", [dict(model="VDSR"), dict(steps=0), dict(lr=0), dict(lambda_on="both"),

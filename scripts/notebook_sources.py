@@ -212,7 +212,8 @@ NOTEBOOKS["06_mos"] = (
     + 'gallery_dir = ""          # rate this gallery folder instead of the profile rating set\n'
     + 'launch_app = True\n',
     ["from IPython.display import Markdown, display\n"
-     "from sgenlib import mos, study as S\n\n"
+     "from sgenlib import study as S\n"
+     "from sgenlib.mos import app as mos_app, proxy as mos_proxy, report as mos_report, stats as mos_stats\n\n"
      "st = S.open_study(profile, results_dir, runs_dir, cache_dir, color=color, luma=luma,\n"
      "                  clip_noise=clip_noise, seed=seed, **overrides)",
      "#: The rating set: every trained model's restorations of the first faces of the test split at the six "
@@ -220,24 +221,24 @@ NOTEBOOKS["06_mos"] = (
      "checkpoints the committed gallery is used.",
      "rating_set, n_rate = S.mos_rating_set(st, n_per_scale, gallery_dir, data_root)\n"
      "print(f'rating set: {rating_set} ({n_rate} faces per scale and model)')",
-     "mos.rating_app(rating_set, ratings_dir=S.resolve_project_path(ratings_dir), n_per_scale=n_rate) "
+     "mos_app.RatingApp(rating_set, ratings_dir=S.resolve_project_path(ratings_dir), n_per_scale=n_rate) "
      "if launch_app else print('launch_app=False: rating app not shown')",
      "#: ## Analysis of the ratings collected so far",
-     "report = mos.analyze(S.resolve_project_path(ratings_dir))\n"
-     "print(report.summary()); print('CI:', mos.CI_METHOD)\n"
+     "report = mos_stats.analyze(S.resolve_project_path(ratings_dir))\n"
+     "print(report.summary()); print('CI:', mos_stats.CI_METHOD)\n"
      "display(report.mos if report.has_ratings else Markdown('_no ratings yet_'))",
      "display(report.agreement if report.has_ratings else Markdown('_no ratings yet: no agreement to compute_'))\n"
      "display(report.paired if len(report.paired) else Markdown(f\"_{report.paired.attrs.get('message', 'no tests')}_\"))",
      "for t in report.vs_paper['tables'].unique():\n"
-     "    display(Markdown(f'**MOS, Tables {t}: paper / ours**'), mos.vs_paper_wide(report.vs_paper, t))\n"
-     "mos.plot_mos_vs_paper(report);",
+     "    display(Markdown(f'**MOS, Tables {t}: paper / ours**'), mos_report.vs_paper_wide(report.vs_paper, t))\n"
+     "mos_report.plot_mos_vs_paper(report);",
      "#: ## No-reference proxy (PIQE; lower is better)\nOn the gallery panel (the same faces for every model).",
      "try:\n"
      "    panel = st.results / 'gallery' if (st.results / 'gallery' / 'index.csv').is_file() else rating_set\n"
-     "    nr_table, nr_message = mos.nr_quality_table(panel), ''\n"
+     "    nr_table, nr_message = mos_proxy.nr_quality_table(panel), ''\n"
      "except ImportError as e:\n"
      "    nr_table, nr_message = None, str(e)\n"
      "nr_table if nr_table is not None else print(nr_message)",
-     "written = mos.write_tables(report, st.results / 'tables', nr_table=nr_table, nr_message=nr_message)\n"
+     "written = mos_report.write_tables(report, st.results / 'tables', nr_table=nr_table, nr_message=nr_message)\n"
      "print(f'n_raters = {report.n_raters}'); [print(p) for p in written];"],
 )

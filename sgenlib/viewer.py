@@ -143,7 +143,7 @@ class GallerySource:
     kind = "gallery"
 
     def __init__(self, gallery_dir):
-        from .mos import load_index
+        from .mos.plan import load_index
         self.gallery_dir = Path(gallery_dir)
         self.index = load_index(self.gallery_dir)
         idx = self.index.drop_duplicates(["image_id", "scale", "model"], keep="first")

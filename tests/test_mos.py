@@ -324,11 +324,12 @@ def test_mos_vs_paper():
 def test_analyze_and_write_without_ratings(tmp_path):
     rep = stats.analyze(tmp_path / "ratings")
     assert not rep.has_ratings and "No ratings yet" in rep.summary() and rep.n_raters == 0
-    written = report.write_tables(rep, tmp_path / "tables", nr_message="proxy skipped")
+    written = report.write_tables(rep, tmp_path / "tables", nr_table=proxy.proxy_table(tmp_path / "no_gallery"))
     names = {p.name for p in written}
     assert {"mos_table.csv", "mos_vs_paper.csv", "mos_vs_paper.md", "mos_paired_tests.md"} <= names
     md = (tmp_path / "tables" / "mos_vs_paper.md").read_text()
     assert "NO RATINGS YET" in md and "4.48 / -" in md
+    assert "no gallery to score" in (tmp_path / "tables" / "mos_nr_proxy.md").read_text()
 
 
 def test_analyze_with_ratings(tmp_path):

@@ -89,3 +89,21 @@ def nr_quality_table(gallery_dir: str | os.PathLike, models: Sequence[str] | Non
         out = out.sort_values(["_m", "_s"]).drop(columns=["_m", "_s"]).reset_index(drop=True)
     out.attrs.update(NR_METRIC, ci_method="95% t-interval over images")
     return out
+
+
+def proxy_table(*galleries: str | os.PathLike) -> pd.DataFrame:
+    """:func:`nr_quality_table` of the first of `galleries` that holds an ``index.csv`` (notebook
+    06 passes the gallery panel, the same faces for every model, then the rating set). When
+    pypiqe is missing or no gallery exists: an empty frame whose ``attrs["message"]`` says why."""
+    found = [Path(g) for g in galleries if g and (Path(g) / "index.csv").is_file()]
+    try:
+        if not found:
+            raise FileNotFoundError("no gallery to score: none of " + ", ".join(str(g) for g in galleries)
+                                    + " holds an index.csv")
+        out = nr_quality_table(found[0])
+        out.attrs["gallery"] = str(found[0])
+        return out
+    except (ImportError, FileNotFoundError) as e:
+        out = pd.DataFrame(columns=["metric", "direction", "model", "scale", "mean", "ci_low", "ci_high", "n"])
+        out.attrs.update(NR_METRIC, message=f"no-reference proxy not computed: {e}")
+        return out

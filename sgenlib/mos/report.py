@@ -40,9 +40,11 @@ def vs_paper_wide(vs: pd.DataFrame, tables: str) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def write_tables(report: MosReport, tables_dir: str | os.PathLike, nr_table: pd.DataFrame | None = None,
-                 nr_message: str = "") -> list[Path]:
-    """Write mos_*.csv and mos_*.md under ``tables_dir``; every .md names n_raters."""
+def write_tables(report: MosReport, tables_dir: str | os.PathLike, nr_table: pd.DataFrame | None = None
+                 ) -> list[Path]:
+    """Write mos_*.csv and mos_*.md under ``tables_dir``; every .md names n_raters. ``nr_table``
+    (from :func:`sgenlib.mos.proxy.proxy_table`): the PIQE proxy, or, when empty, the reason it
+    is missing (its ``attrs["message"]``)."""
     d = Path(tables_dir)
     d.mkdir(parents=True, exist_ok=True)
     note = (f"n_raters = {report.n_raters}, n_ratings = {len(report.ratings)} (paper: "
@@ -65,11 +67,11 @@ def write_tables(report: MosReport, tables_dir: str | os.PathLike, nr_table: pd.
     md = "".join(f"## Tables {t} (cells: paper / ours)\n\n" + to_markdown(vs_paper_wide(report.vs_paper, t))
                  + "\n" for t in report.vs_paper["tables"].unique())
     put("mos_vs_paper", report.vs_paper, "MOS: paper vs ours", f"CI: {CI_METHOD}.", md_body=md)
-    if nr_table is not None:
+    if nr_table is not None and len(nr_table):
         put("mos_nr_proxy", nr_table, f"No-reference PROXY for MOS: {NR_METRIC['metric']} "
             f"({NR_METRIC['direction']})", NR_METRIC["note"] + " CI: 95% t-interval over images.")
-    elif nr_message:
-        (d / "mos_nr_proxy.md").write_text(f"# No-reference proxy\n\n{nr_message}\n")
+    elif nr_table is not None:
+        (d / "mos_nr_proxy.md").write_text(f"# No-reference proxy\n\n{nr_table.attrs.get('message', '')}\n")
         written.append(d / "mos_nr_proxy.md")
     return written
 
@@ -99,3 +101,34 @@ def plot_mos_vs_paper(report: MosReport):
         ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
+
+
+def show(report: MosReport) -> None:
+    """Display the analysis in a notebook: summary, MOS, agreement, paired tests, the paper's MOS
+    beside ours (a table per group) and the figure; says so where there are no ratings yet."""
+    from IPython.display import Markdown, display
+
+    print(report.summary())
+    print("CI:", CI_METHOD)
+    if report.has_ratings:
+        display(report.mos, report.agreement)
+    else:
+        display(Markdown("_no ratings yet: no MOS of ours, no agreement to compute_"))
+    if len(report.paired):
+        display(report.paired)
+    else:
+        display(Markdown(f"_paired tests: {report.paired.attrs.get('message', 'none')}_"))
+    for t in report.vs_paper["tables"].unique():
+        display(Markdown(f"**MOS, Tables {t}: paper / ours**"), vs_paper_wide(report.vs_paper, t))
+    plot_mos_vs_paper(report)
+
+
+def show_proxy(nr_table: pd.DataFrame) -> None:
+    """Display the PIQE proxy table (:func:`sgenlib.mos.proxy.proxy_table`) or why it is missing."""
+    from IPython.display import Markdown, display
+
+    if len(nr_table):
+        display(Markdown(f"PIQE of `{nr_table.attrs.get('gallery', '')}` ({NR_METRIC['direction']}): "
+                         f"{NR_METRIC['note']}"), nr_table)
+    else:
+        display(Markdown(f"_{nr_table.attrs.get('message', 'no proxy')}_"))

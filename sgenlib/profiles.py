@@ -50,7 +50,8 @@ def get_profile(name: str, **overrides) -> dict:
 
 SHORT_RUN_STEPS = 200
 """Below this many training steps the generators have not learned faces yet (ours: after the smoke
-profile's 4 steps every restoration is a flat gray field with nearly identical PSNR/SSIM)."""
+profile's 4 steps every restoration is a flat gray field with nearly identical PSNR/SSIM;
+docs/protocol.md#profiles)."""
 
 
 def short_run_note(profile: dict) -> str:

@@ -2,7 +2,7 @@
 agreement (Krippendorff's alpha, from the ``krippendorff`` package), paired Wilcoxon tests with
 Holm's correction, and the paper's MOS (Tables 1-4) beside ours. No widgets here.
 
-Choices (also stored in the ``attrs`` of the returned frames):
+Choices (also stored in the ``attrs`` of the returned frames; sources in docs/protocol.md#mos):
 
 * MOS = mean of all ratings of a (model, scale) cell, as in the paper (section 4.2).
 * 95% CI: Student-t interval with raters as clusters, df = n_raters - 1, standard error

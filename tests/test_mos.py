@@ -449,6 +449,7 @@ def test_notebook_structure():
             assert c.get("outputs", []) == [] and c.get("execution_count") is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("with_ratings", [False, True])
 def test_notebook_runs_headless(gallery, tmp_path, with_ratings):
     import papermill as pm

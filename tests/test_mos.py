@@ -473,3 +473,43 @@ def test_notebook_runs_headless(gallery, tmp_path, with_ratings):
         assert pd.read_csv(tables / "mos_table.csv").empty
     nr = pd.read_csv(tables / "mos_nr_proxy.csv")
     assert (nr["metric"] == "PIQE").all() and len(nr) == len(SCALES2) * (len(MODELS) + 2)
+
+
+# ------------------------------------------------------------------------------- rating set without data
+def _trained_without_data(tmp_path, monkeypatch, with_mos_set=True):
+    """A profile with a 'trained' SGEN (its generator file exists) and, optionally, the rating set
+    run_all.sh rendered, but no CelebA here: CELEBA_ROOT unset and data/celeba absent."""
+    monkeypatch.delenv("CELEBA_ROOT", raising=False)
+    from sgenlib import study as S
+    st = S.open_study("smoke", str(tmp_path / "results"), str(tmp_path / "runs"), str(tmp_path / "cache"))
+    (st.runs / "SGEN").mkdir(parents=True)
+    (st.runs / "SGEN" / "generator.pt").write_bytes(b"")
+    if with_mos_set:
+        make_gallery(st.results / "mos_set")
+    return S, st
+
+
+def test_rating_set_falls_back_without_data(tmp_path, monkeypatch):
+    S, st = _trained_without_data(tmp_path, monkeypatch)
+    assert not (REPO / "data" / "celeba").exists()
+    with pytest.warns(UserWarning, match=r"could not be loaded.*`data_root` parameter"):
+        folder, n = S.mos_rating_set(st)
+    assert folder == st.results / "mos_set" and n == 2
+    S2, st2 = _trained_without_data(tmp_path / "bare", monkeypatch, with_mos_set=False)
+    with pytest.warns(UserWarning, match="data_root"), pytest.raises(FileNotFoundError, match="`data_root` parameter"):
+        S2.mos_rating_set(st2)
+
+
+@pytest.mark.slow
+def test_notebook_without_celeba_root_rates_the_existing_set(tmp_path, monkeypatch):
+    """After run_all.sh, 06_mos opened without CELEBA_ROOT uses the rating set already rendered."""
+    import papermill as pm
+    _trained_without_data(tmp_path, monkeypatch)
+    pm.execute_notebook(
+        str(REPO / "notebooks" / "06_mos.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
+        parameters=dict(profile="smoke", results_dir=str(tmp_path / "results"), runs_dir=str(tmp_path / "runs"),
+                        cache_dir=str(tmp_path / "cache"), ratings_dir=str(tmp_path / "ratings"), launch_app=True),
+        progress_bar=False, cwd=str(tmp_path))
+    out = (tmp_path / "out.ipynb").read_text()
+    assert "data_root" in out and "mos_set" in out
+    assert (tmp_path / "results" / "smoke" / "tables" / "mos_vs_paper.md").is_file()

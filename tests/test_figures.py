@@ -72,3 +72,11 @@ def test_table_figures_written_and_smoke_warned(tmp_path):
     texts = [t.get_text() for n in figures.plt.get_fignums() for t in figures.plt.figure(n).texts]
     assert not any("flat gray" in t for t in texts)
     figures.plt.close("all")
+
+
+def test_viewer_says_smoke_restorations_are_flat_gray(tmp_path):
+    from sgenlib import viewer
+    smoke = viewer.open_viewer("smoke", tmp_path / "r", tmp_path / "runs", tmp_path / "c", str(tmp_path / "none"))
+    assert "flat gray" in smoke.status.value and "Nothing to show" in smoke.status.value
+    real = viewer.open_viewer("gpu-quick", tmp_path / "r", tmp_path / "runs", tmp_path / "c", str(tmp_path / "none"))
+    assert "flat gray" not in real.status.value

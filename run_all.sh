@@ -86,7 +86,7 @@ for nb in "${notebooks[@]}"; do
   start=$(date +%s.%N)
   if ! "$PYTHON" -m papermill "$src" "$out/notebooks/$nb.ipynb" -k python3 --cwd "$here" \
         -p profile "$profile" -p data_root "$data" -p results_dir "$results" -p runs_dir "$runs" -p cache_dir "$cache" \
-        -y "overrides: $overrides_json" --progress-bar; then
+        -y "overrides: $overrides_json" --progress-bar --stderr-file >(cat >&2); then
     end=$(date +%s.%N)
     "$PYTHON" -m sgenlib.provenance record --results "$out" --stage "$nb" --params "$params" --notebook "$src" \
       --seconds "$(awk "BEGIN{print $end - $start}")" --started "$start" --status failed || true

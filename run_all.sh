@@ -142,7 +142,7 @@ for nb in "${notebooks[@]}"; do
   SGEN_STAGE_READS="$reads" "$PYTHON" -m sgenlib.provenance run -- \
     "$PYTHON" -m papermill "$src" "$out/notebooks/$nb.ipynb" -k python3 --cwd "$here" \
         -p profile "$profile" -p data_root "$data" -p results_dir "$results" -p runs_dir "$runs" -p cache_dir "$cache" \
-        -y "overrides: $overrides_json" --progress-bar &
+        -y "overrides: $overrides_json" --progress-bar --stderr-file >(cat >&2) &
   child=$!
   status=0
   wait "$child" || status=$?

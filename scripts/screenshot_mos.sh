@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Screenshots of the MOS rating app (sgenlib.mos.rating_app) as JupyterLab shows it, headless:
+# Screenshots of the MOS rating app (sgenlib.mos.app.RatingApp) as JupyterLab shows it, headless:
 # the source-images screen and the first rating screen, for a throw-away rater id whose (empty)
 # ratings folder is temporary, so no rating is ever written to results/.
 #   scripts/screenshot_mos.sh [--profile smoke] [--results results] [--out-dir results/<profile>]
@@ -28,8 +28,8 @@ import sys
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 path, gallery, ratings, screen = sys.argv[1:]
-code = (f"from sgenlib import mos\n"
-        f"app = mos.rating_app({gallery!r}, ratings_dir={ratings!r}, n_per_scale=1, min_view_s=0)\n"
+code = (f"from sgenlib.mos.app import RatingApp\n"
+        f"app = RatingApp({gallery!r}, ratings_dir={ratings!r}, n_per_scale=1, min_view_s=0)\n"
         f"app.start('screenshot')\n" + ("app.begin_rating()\n" if screen == "rating" else "") + "app")
 nb = new_notebook(cells=[new_code_cell(code)])
 nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

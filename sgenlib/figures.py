@@ -1,5 +1,7 @@
 """Figures: clean vs degraded faces, PSNR/SSIM against scale, training curves, restoration grids.
-Each function returns a matplotlib Figure and saves it as PNG when given a path."""
+Each function returns a matplotlib Figure and saves it as PNG when given a path; ``note`` (e.g.
+:func:`sgenlib.profiles.short_run_note`) is printed in red under the figure.
+:func:`table_figures` draws the set that notebooks 02-05 show for their table."""
 from __future__ import annotations
 
 import json
@@ -12,9 +14,12 @@ import seaborn as sns
 
 from .archs import model_label
 from .paper import SCALES, scale_name
+from .profiles import short_run_note
 
 
-def _save(fig, path):
+def _save(fig, path, note: str = ""):
+    if note:
+        fig.text(0.5, -0.02, note, ha="center", va="top", fontsize=9, color="#b00000", wrap=True)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=110, bbox_inches="tight")
@@ -57,7 +62,7 @@ def degradation_grid(test, n_faces: int = 3, path=None, title_suffix: str = ""):
 
 
 def metric_vs_scale(table: pd.DataFrame, metric: str = "psnr_db", path=None, title: str = "",
-                    with_paper: bool = True):
+                    with_paper: bool = True, note: str = ""):
     """Mean metric (95% CI band) against scale for every model; the paper's values dashed."""
     order = [scale_name(s) for s in SCALES]
     lo, hi = ("psnr_ci_low", "psnr_ci_high") if metric == "psnr_db" else ("ssim_ci_low", "ssim_ci_high")
@@ -78,10 +83,10 @@ def metric_vs_scale(table: pd.DataFrame, metric: str = "psnr_db", path=None, tit
     ax.set_title(title + ("\nsolid: ours (95% CI band), dashed x: paper" if with_paper else ""))
     ax.legend(fontsize=8, ncol=2)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return _save(fig, path, note)
 
 
-def training_curves(loss_csvs: dict[str, Path], path=None, title: str = "", smooth: int = 1):
+def training_curves(loss_csvs: dict[str, Path], path=None, title: str = "", smooth: int = 1, note: str = ""):
     """Content (pixel) loss per step for each model, and the adversarial terms when present."""
     frames = {m: pd.read_csv(p) for m, p in loss_csvs.items() if Path(p).is_file()}
     adversarial = {m: f for m, f in frames.items() if (f["loss_d"] != 0).any()}
@@ -103,11 +108,11 @@ def training_curves(loss_csvs: dict[str, Path], path=None, title: str = "", smoo
         axes[0, 1].legend(fontsize=7, ncol=2)
     for ax in axes[0]:
         ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return _save(fig, path, note)
 
 
 def restoration_grid(gallery_dir, index: pd.DataFrame, models: list[str], scale: str | None = None,
-                     image_ids: list[str] | None = None, path=None, title: str = ""):
+                     image_ids: list[str] | None = None, path=None, title: str = "", note: str = ""):
     """The paper's Figs. 4-7: rows are faces (one scale) or scales (one face); columns are ground
     truth, degraded input and each model's restoration."""
     from PIL import Image
@@ -136,4 +141,28 @@ def restoration_grid(gallery_dir, index: pd.DataFrame, models: list[str], scale:
                 ax.set_title(label.replace("_", " "), fontsize=8)
         axes[r, 0].set_ylabel(f"{image_id}\n{sc}", fontsize=7)
     fig.suptitle(title)
-    return _save(fig, path)
+    return _save(fig, path, note)
+
+
+def table_figures(study, table: pd.DataFrame, models: list[str], gallery: pd.DataFrame, stem: str,
+                  label: str) -> list[Path]:
+    """The figures of one notebook's table, saved under results/<profile>/figures/<stem>_*.png:
+    PSNR and SSIM against scale (ours with CI bands, the paper dashed), the training curves, and
+    restorations as in the paper's figures (one scale with several faces; one face at the six
+    scales) for the `models` present in `gallery`. A smoke or very short run carries its warning
+    (:func:`sgenlib.profiles.short_run_note`) under every figure. `study`: a sgenlib.study.Study."""
+    note = short_run_note(study.profile)
+    tag = f"[{study.name}]"
+    shown = [m for m in models if m in set(gallery["model"])]
+    paths = [study.out("figures", f"{stem}_{name}.png") for name in
+             ("psnr_vs_scale", "ssim_vs_scale", "training_curves", "restorations_208x176",
+              "restorations_six_scales")]
+    metric_vs_scale(table, "psnr_db", path=paths[0], title=f"{label}: PSNR {tag}", note=note)
+    metric_vs_scale(table, "ssim", path=paths[1], title=f"{label}: SSIM {tag}", note=note)
+    training_curves({m: study.results / "training" / f"{m}_losses.csv" for m in models}, path=paths[2],
+                    title=f"{label}: training {tag}", note=note)
+    restoration_grid(study.results / "gallery", gallery, shown, scale="208x176", path=paths[3],
+                     title=f"{label}, 208x176 {tag}", note=note)
+    restoration_grid(study.results / "gallery", gallery, shown, path=paths[4],
+                     title=f"{label}, six scales {tag}", note=note)
+    return paths

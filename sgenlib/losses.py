@@ -3,7 +3,7 @@
 The paper's eq. (11) writes the generator objective as  adversarial + lambda * MSE;
 the authors' public code computes  MSE + lambda * adversarial  (lambda = 0.1 both ways).
 `generator_loss(..., lambda_on=...)` implements both: 'adversarial' (the code's, default) or
-'mse' (eq. 11 as printed). Baselines with their own published weights (SRGAN 1e-3, URDGN 0.01)
+'mse' (eq. 11 as printed); see docs/protocol.md#training. Baselines with their own published weights (SRGAN 1e-3, URDGN 0.01)
 always put the weight on the adversarial term.
 """
 from __future__ import annotations

@@ -5,7 +5,8 @@ Convention (written beside every table): images quantized to 8 bits (x255 of [0,
 crop; PSNR with data range 255; SSIM of Wang et al. 2004: Gaussian window sigma = 1.5 (11x11),
 K1 = 0.01, K2 = 0.03, population covariances. Reference implementation: scikit-image. The torch
 twins compute the same numbers on a batch (float64), for validation during training and for
-large evaluations; a test holds them to 1e-4 dB and 1e-5 of scikit-image.
+large evaluations; a test holds them to 1e-4 dB and 1e-5 of scikit-image. Sources of each
+choice: docs/protocol.md#metrics.
 """
 from __future__ import annotations
 

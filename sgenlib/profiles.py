@@ -99,3 +99,18 @@ def check_overrides(name: str, overrides: dict) -> dict:
     for k, v in overrides.items():
         check_override(k, v, PROFILES[name])
     return overrides
+
+
+SHORT_RUN_STEPS = 200
+"""Below this many training steps the generators have not learned faces yet (ours: after the smoke
+profile's 4 steps every restoration is a flat gray field with nearly identical PSNR/SSIM;
+docs/protocol.md#profiles)."""
+
+
+def short_run_note(profile: dict) -> str:
+    """The warning shown on figures and in the viewer for a smoke or very short run; '' otherwise."""
+    steps = profile["steps"]
+    if profile.get("name") != "smoke" and steps >= SHORT_RUN_STEPS:
+        return ""
+    return (f"{profile.get('name', '?')} run, {steps} training steps: flat gray restorations with nearly "
+            "identical PSNR/SSIM are expected; they check the pipeline and say nothing about the models.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -350,16 +351,28 @@ def mos_rating_set(study: Study, n_per_scale: int = 0, gallery_dir: str | Path =
     model, written to results/<profile>/mos_set/ (large, so not committed; the data is loaded when
     needed). Else: the committed gallery. A gallery holding fewer faces than asked gives its count."""
     n = n_per_scale or study.profile["mos_set_per_scale"]
+    written = study.results / "mos_set"
     if not gallery_dir and trained_models(study):
-        if study.test is None:
-            load_data(study, data_root)
-        if n > len(study.test.ids):
-            raise ValueError(f"n_per_scale={n} but the test split has {len(study.test.ids)} images")
-        update_gallery(study, None, progress, "mos_set", n)
-        return study.results / "mos_set", n
+        try:
+            if study.test is None:
+                load_data(study, data_root)
+        except (celeba.CelebAError, OSError) as e:
+            # as the viewer does: without the data, rate what was already rendered
+            fallback = written if (written / "index.csv").is_file() else study.results / "gallery"
+            warnings.warn(f"the CelebA test split could not be loaded ({e}), so the rating set is not "
+                          f"regenerated; rating the images already in {fallback}. In a notebook, set the "
+                          "`data_root` parameter to your CelebA folder (or set CELEBA_ROOT before "
+                          "starting JupyterLab) to regenerate it.", stacklevel=2)
+            gallery_dir = fallback
+        else:
+            if n > len(study.test.ids):
+                raise ValueError(f"n_per_scale={n} but the test split has {len(study.test.ids)} images")
+            update_gallery(study, None, progress, "mos_set", n)
+            return written, n
     folder = Path(gallery_dir) if gallery_dir else study.results / "gallery"
     if not (folder / "index.csv").is_file():
-        raise FileNotFoundError(f"no gallery at {folder / 'index.csv'} and no trained models in {study.runs}: "
-                                "run notebooks 02-05 first")
+        raise FileNotFoundError(f"no gallery at {folder / 'index.csv'}: run notebooks 02-05 (run_all.sh) first, "
+                                "or set the `data_root` parameter so the rating set can be rendered from "
+                                f"the checkpoints in {study.runs}")
     held = pd.read_csv(folder / "index.csv", dtype={"image_id": str}).groupby("scale")["image_id"].nunique().min()
     return folder, int(min(n, held))

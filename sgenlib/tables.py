@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from . import metrics
-from . import mos as _mos
+from .mos import stats as _mos
 from .archs import MODELS, build_discriminator, build_generator, forward_padded, model_label
 from .complexity import count_params, gflops
 from .paper import ABLATION_MODELS, PAPER_INFERENCE_S_PER_IMAGE, SCALES, SOTA_MODELS, paper_n_study, scale_name

@@ -61,6 +61,7 @@ from .optim import BASELINE_OPTIM, build_optimizer, run_settings
 from .paper import SCALES
 from .provenance import folder_lock, note_read
 
+PROGRESS_LINE_S = 10.0  # at most one progress line on stderr per this many seconds (plus the last step)
 LOSS_COLUMNS = ["step", "scale", "loss_g", "content", "adversarial", "loss_d", "seconds"]
 SPEED_ONLY_KEYS = ("compile", "compile_backend")
 """Settings that change how fast a run goes, not what it computes (ignored when matching runs)."""
@@ -785,7 +786,7 @@ class Trainer:
         bar = tqdm(total=self.cfg.steps, initial=self.step, desc=self.cfg.model, leave=False,
                    disable=not self.progress or self.rank != 0)
         sync = (lambda: torch.cuda.synchronize(self.device)) if self.device.type == "cuda" else (lambda: None)
-        window_steps, throughput = 0, []
+        window_steps, throughput, last_line = 0, [], -float("inf")
         self.G.train()
         if self.D is not None:
             self.D.train()
@@ -808,6 +809,12 @@ class Trainer:
                 self._flush(pending, dt / window_steps)
                 window_steps = 0
                 bar.set_postfix(loss=f"{self.last_losses[0]:.4f}", img_s=f"{throughput[-1]:.0f}")
+                if self.progress and self.rank == 0 and (time.perf_counter() - last_line >= PROGRESS_LINE_S
+                                                         or self.step == self.cfg.steps):
+                    # a plain line on stderr: run_all.sh forwards the notebooks' stderr to its terminal
+                    print(f"[train {self.cfg.model}] step {self.step}/{self.cfg.steps} "
+                          f"loss {self.last_losses[0]:.4f} {throughput[-1]:.0f} img/s", file=sys.stderr, flush=True)
+                    last_line = time.perf_counter()
             if self.step % self.cfg.ckpt_every == 0 or self.step == self.cfg.steps:
                 self.save_checkpoint()
             if log_now:

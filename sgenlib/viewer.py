@@ -48,6 +48,7 @@ from .evaluate import TestSet, restore_batches
 from .inference import MIN_SIDE, _as_array, _model_channels, load_generator, pixel_array, restore
 from .paper import SCALES, parse_scale, scale_name
 from .paths import resolve_project_path
+from .profiles import short_run_note
 
 REFERENCES = ("ground_truth", "input")
 TITLES = {"ground_truth": "ground truth (HR)", "input": "degraded input"}
@@ -145,7 +146,7 @@ class GallerySource:
     titles = TITLES          # panel titles by key; open_viewer adds trained labels ('SRGAN (MSE content)')
 
     def __init__(self, gallery_dir):
-        from .mos import load_index
+        from .mos.plan import load_index
         self.gallery_dir = Path(gallery_dir)
         self.index = load_index(self.gallery_dir)
         idx = self.index.drop_duplicates(["image_id", "scale", "model"], keep="first")
@@ -863,6 +864,8 @@ def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", 
         source.titles = {**TITLES, **trained_labels(st)}
     if notes:
         status += "<br><small>" + "<br>".join(html.escape(n) for n in notes) + "</small>"
+    if short_run_note(st.profile):  # smoke: say that flat gray restorations are expected
+        status = f"<b style='color:#b00000'>{html.escape(short_run_note(st.profile))}</b><br>" + status
     label = f"[{profile}{' SMOKE: tiny models, a few steps' if profile == 'smoke' else ''}]"
     v = viewer(source, gens, save_dir=save_dir, luma=luma, display_scale=display_scale, status=status,
                seed=seed, label=label, show_models=show_models)

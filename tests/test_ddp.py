@@ -37,6 +37,8 @@ import torch.multiprocessing as mp
 from sgenlib.archs import forward_padded
 from sgenlib.train import TrainConfig, Trainer, train
 
+pytestmark = pytest.mark.slow  # two processes each; `pytest -m 'not slow'` leaves them out
+
 REPO = Path(__file__).resolve().parent.parent
 WORLD = 2
 GRAD_RTOL = 1e-4       # |g_ddp - g_single| / |g_single|, whole gradient and every tensor

@@ -1,4 +1,4 @@
-"""Tests of the MOS kit (sgenlib.mos). Every rating here is synthetic and lives in tmp_path."""
+"""Tests of the MOS kit (the sgenlib.mos subpackage). Every rating here is synthetic and lives in tmp_path."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from sgenlib import mos
+from sgenlib.mos import app as mos_app, plan, proxy, report, stats, storage
 from sgenlib.paper import paper_results
 
 MODELS = ["SGEN", "SGEN-MSE", "MEN"]
@@ -57,17 +57,17 @@ def synth(rows):
     """Ratings frame from (rater, image_id, scale, model, score) tuples (synthetic test data)."""
     df = pd.DataFrame(rows, columns=["rater", "image_id", "scale", "model", "score"])
     df["time"] = "2025-01-01T00:00:00.000+00:00"
-    return df[mos.RATING_COLUMNS]
+    return df[storage.RATING_COLUMNS]
 
 
 # ------------------------------------------------------------------------------- plan
 @pytest.mark.filterwarnings("ignore:the gallery lacks")
 def test_plan_size_determinism_and_raters(gallery):
-    index = mos.load_index(gallery)
+    index = plan.load_index(gallery)
     with pytest.warns(UserWarning, match="lacks the paper's scale"):
-        p1 = mos.build_rating_plan(index, "alice", n_per_scale=3)
-    p1b = mos.build_rating_plan(index, "alice", n_per_scale=3)
-    p2 = mos.build_rating_plan(index, "bob", n_per_scale=3)
+        p1 = plan.build_rating_plan(index, "alice", n_per_scale=3)
+    p1b = plan.build_rating_plan(index, "alice", n_per_scale=3)
+    p2 = plan.build_rating_plan(index, "bob", n_per_scale=3)
     assert len(p1) == 3 * len(SCALES2) * len(MODELS)
     assert set(p1["model"]) == set(MODELS)  # ground_truth and input are never rated
     assert (p1.groupby(["model", "scale"]).size() == 3).all()
@@ -80,35 +80,35 @@ def test_plan_size_determinism_and_raters(gallery):
     assert (p1["gt_path"] != "").all()
     assert all(g.endswith("ground_truth.png") for g in p1["gt_path"])
     # model subset
-    p3 = mos.build_rating_plan(index, "alice", models=["SGEN"], n_per_scale=4)
+    p3 = plan.build_rating_plan(index, "alice", models=["SGEN"], n_per_scale=4)
     assert set(p3["model"]) == {"SGEN"} and len(p3) == 8
 
 
 def test_plan_errors(gallery):
-    index = mos.load_index(gallery)
+    index = plan.load_index(gallery)
     with pytest.raises(ValueError, match=r"fewer images than asked \(n_per_scale=48\).*128x96: 4"):
-        mos.build_rating_plan(index, "alice")  # default 48 per scale
+        plan.build_rating_plan(index, "alice")  # default 48 per scale
     with pytest.raises(ValueError, match="not in the gallery"):
-        mos.build_rating_plan(index, "alice", models=["SRGAN"], n_per_scale=1)
+        plan.build_rating_plan(index, "alice", models=["SRGAN"], n_per_scale=1)
     with pytest.raises(ValueError, match="references"):
-        mos.build_rating_plan(index, "alice", models=["ground_truth"], n_per_scale=1)
+        plan.build_rating_plan(index, "alice", models=["ground_truth"], n_per_scale=1)
     # an image missing one model's restoration is not eligible at that scale
     broken = index[~((index["image_id"] == "182640") & (index["scale"] == "128x96") & (index["model"] == "MEN"))]
     with pytest.raises(ValueError, match="128x96: 3"):
-        mos.build_rating_plan(broken, "alice", n_per_scale=4)
+        plan.build_rating_plan(broken, "alice", n_per_scale=4)
 
 
 def test_paper_default_is_288_per_model(tmp_path):
     rows = [dict(image_id=str(i), scale=sc, model=m, path=f"{sc}/{i}/{m}.png", psnr_db="", ssim="")
             for sc in ["128x96", "144x112", "160x128", "176x144", "192x160", "208x176"]
             for i in range(50) for m in ["ground_truth", "input", "SGEN", "MEN"]]
-    plan = mos.build_rating_plan(pd.DataFrame(rows), "r1")
-    assert (plan.groupby("model").size() == 288).all() and len(plan) == 576
+    p = plan.build_rating_plan(pd.DataFrame(rows), "r1")
+    assert (p.groupby("model").size() == 288).all() and len(p) == 576
 
 
 def test_plan_order_stable_across_processes(gallery):
-    code = ("import sys; from sgenlib import mos; import warnings; warnings.simplefilter('ignore');"
-            "p = mos.build_rating_plan(mos.load_index(sys.argv[1]), 'carol', n_per_scale=2);"
+    code = ("import sys; from sgenlib.mos import plan; import warnings; warnings.simplefilter('ignore');"
+            "p = plan.build_rating_plan(plan.load_index(sys.argv[1]), 'carol', n_per_scale=2);"
             "print('|'.join(p['image_id'] + p['scale'] + p['model']))")
     outs = []
     for hs in ("1", "2"):
@@ -122,76 +122,86 @@ def test_plan_order_stable_across_processes(gallery):
 @pytest.mark.parametrize("bad", ["", "a b", "../x", "x/y", ".hidden", "con", "é", "a" * 65, 7])
 def test_bad_rater_id(bad, tmp_path):
     with pytest.raises(ValueError, match="rater id"):
-        mos.append_rating(tmp_path, bad, "1", "128x96", "SGEN", 3)
+        storage.append_rating(tmp_path, bad, "1", "128x96", "SGEN", 3)
 
 
 @pytest.mark.parametrize("bad", [0, 6, 3.0, "3", True, None, -1])
 def test_bad_score(bad, tmp_path):
     with pytest.raises(ValueError, match="score"):
-        mos.append_rating(tmp_path, "r1", "1", "128x96", "SGEN", bad)
-    assert not (tmp_path / "r1.csv").exists() or mos.load_ratings(tmp_path).empty
+        storage.append_rating(tmp_path, "r1", "1", "128x96", "SGEN", bad)
+    assert not (tmp_path / "r1.csv").exists() or storage.load_ratings(tmp_path).empty
 
 
 def test_append_writes_complete_lines(tmp_path):
     for k, s in enumerate([1, 5, 3]):
-        mos.append_rating(tmp_path, "r1", f"00{k}", "128x96", "SGEN", np.int64(s))
+        storage.append_rating(tmp_path, "r1", f"00{k}", "128x96", "SGEN", np.int64(s))
     text = (tmp_path / "r1.csv").read_text()
     lines = text.split("\n")
-    assert lines[0] == ",".join(mos.RATING_COLUMNS) and text.endswith("\n") and len(lines) == 5
-    df = mos.load_ratings(tmp_path)
-    assert list(df.columns) == mos.RATING_COLUMNS
+    assert lines[0] == ",".join(storage.RATING_COLUMNS) and text.endswith("\n") and len(lines) == 5
+    df = storage.load_ratings(tmp_path)
+    assert list(df.columns) == storage.RATING_COLUMNS
     assert df["score"].tolist() == [1, 5, 3] and df["image_id"].tolist() == ["000", "001", "002"]
     assert all(t.endswith("+00:00") for t in df["time"])
 
 
 def test_load_empty(tmp_path):
-    df = mos.load_ratings(tmp_path / "nothing_here")
-    assert df.empty and list(df.columns) == mos.RATING_COLUMNS
+    df = storage.load_ratings(tmp_path / "nothing_here")
+    assert df.empty and list(df.columns) == storage.RATING_COLUMNS
 
 
 def test_truncated_last_line_tolerated(tmp_path):
-    mos.append_rating(tmp_path, "r1", "1", "128x96", "SGEN", 4)
-    mos.append_rating(tmp_path, "r1", "2", "128x96", "SGEN", 2)
+    storage.append_rating(tmp_path, "r1", "1", "128x96", "SGEN", 4)
+    storage.append_rating(tmp_path, "r1", "2", "128x96", "SGEN", 2)
     f = tmp_path / "r1.csv"
     with open(f, "ab") as fh:  # a crash in the middle of a write
         fh.write(b"r1,3,128x96,SGEN,5,2025-01-01T00:0")
-    with pytest.warns(mos.RatingFileWarning, match="truncated last line"):
-        df = mos.load_ratings(tmp_path)
+    with pytest.warns(storage.RatingFileWarning, match="truncated last line"):
+        df = storage.load_ratings(tmp_path)
     assert df["image_id"].tolist() == ["1", "2"]
     # the next append starts on a fresh line; the broken one stays isolated and skipped
-    mos.append_rating(tmp_path, "r1", "3", "128x96", "SGEN", 5)
-    with pytest.warns(mos.RatingFileWarning, match="unreadable line"):
-        df = mos.load_ratings(tmp_path)
+    storage.append_rating(tmp_path, "r1", "3", "128x96", "SGEN", 5)
+    with pytest.warns(storage.RatingFileWarning, match="unreadable line"):
+        df = storage.load_ratings(tmp_path)
     assert df["image_id"].tolist() == ["1", "2", "3"] and df["score"].tolist() == [4, 2, 5]
 
 
 def test_session_resume_after_interruption(gallery, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        s1 = mos.RatingSession(gallery, "dora", tmp_path, n_per_scale=2)
-        plan = s1.plan
-        assert not s1.resumed and s1.progress == (0, len(plan))
+        s1 = mos_app.RatingSession(gallery, "dora", tmp_path, n_per_scale=2)
+        items = s1.plan
+        assert not s1.resumed and s1.progress == (0, len(items))
         first = s1.next_item()
-        assert first["model"] == plan.loc[0, "model"] and first["image_id"] == plan.loc[0, "image_id"]
+        assert first["model"] == items.loc[0, "model"] and first["image_id"] == items.loc[0, "image_id"]
         for s in (5, 4, 3):
             s1.rate(s)
-        assert s1.progress == (3, len(plan))
+        assert s1.progress == (3, len(items))
         del s1  # interrupted
-        s2 = mos.RatingSession(gallery, "dora", tmp_path, n_per_scale=2)
-    assert s2.resumed and s2.n_done_at_start == 3 and s2.progress_text == f"3 / {len(plan)}"
+        s2 = mos_app.RatingSession(gallery, "dora", tmp_path, n_per_scale=2)
+    assert s2.resumed and s2.n_done_at_start == 3 and s2.progress_text == f"3 / {len(items)}"
     nxt = s2.next_item()
-    assert (nxt["image_id"], nxt["scale"], nxt["model"]) == tuple(plan.loc[3, ["image_id", "scale", "model"]])
+    assert (nxt["image_id"], nxt["scale"], nxt["model"]) == tuple(items.loc[3, ["image_id", "scale", "model"]])
     while not s2.done:
         s2.rate(3)
     assert s2.next_item() is None
     with pytest.raises(RuntimeError):
         s2.rate(3)
-    df = mos.load_ratings(tmp_path)
-    assert len(df) == len(plan) and not df.duplicated(["image_id", "scale", "model"]).any()
+    df = storage.load_ratings(tmp_path)
+    assert len(df) == len(items) and not df.duplicated(["image_id", "scale", "model"]).any()
     assert df["score"].tolist()[:3] == [5, 4, 3]
 
 
 # ------------------------------------------------------------------------------- analysis
+def test_statistics_and_tables_import_no_widgets():
+    # tables and the MOS statistics must not depend on the rating app (ipywidgets)
+    code = ("import sys, sgenlib.tables, sgenlib.mos.stats, sgenlib.mos.report, sgenlib.mos.proxy;"
+            "bad = [m for m in sys.modules if m.startswith('ipywidgets') or m == 'sgenlib.mos.app'];"
+            "print(bad); sys.exit(1 if bad else 0)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
 T_975_DF2 = 4.302652729911275  # Student t quantile 0.975 with 2 degrees of freedom
 
 
@@ -204,7 +214,7 @@ def test_mos_table_by_hand():
         # unbalanced cell: rater a 2 ratings (sum 9), rater b 1 rating (3)
         ("a", "1", "144x112", "SGEN", 5), ("a", "2", "144x112", "SGEN", 4), ("b", "1", "144x112", "SGEN", 3),
     ])
-    t = mos.mos_table(r).set_index(["model", "scale"])
+    t = stats.mos_table(r).set_index(["model", "scale"])
     row = t.loc[("SGEN", "128x96")]
     # rater means 4.5, 3, 4 -> mean 23/6; sd^2 = (4/9 + 25/36 + 1/36) / 2 = 7/12; se = sqrt(7/36)
     assert row["mos"] == pytest.approx(23 / 6)
@@ -217,8 +227,8 @@ def test_mos_table_by_hand():
     unb = t.loc[("SGEN", "144x112")]
     half = 12.706204736174698 * 2 / 3  # t(0.975, df=1)
     assert unb["mos"] == pytest.approx(4) and unb["ci_high"] == pytest.approx(4 + half)
-    assert "raters as clusters" in mos.mos_table(r).attrs["ci_method"]
-    empty = mos.mos_table(mos.load_ratings("/nonexistent"))
+    assert "raters as clusters" in stats.mos_table(r).attrs["ci_method"]
+    empty = stats.mos_table(storage.load_ratings("/nonexistent"))
     assert empty.empty and "mos" in empty.columns
 
 
@@ -233,10 +243,10 @@ def test_krippendorff_textbook_example():
     }
     r = synth([(o, str(u), "128x96", "SGEN", v) for o, vals in data.items() for u, v in enumerate(vals)
                if v is not None])
-    assert mos.krippendorff_alpha(r, "ordinal") == pytest.approx(0.815, abs=5e-4)
-    assert mos.krippendorff_alpha(r, "interval") == pytest.approx(0.849, abs=5e-4)
-    assert mos.krippendorff_alpha(r, "nominal") == pytest.approx(0.743, abs=5e-4)
-    assert mos.krippendorff_alpha(r, "ratio") == pytest.approx(0.797, abs=5e-4)
+    assert stats.krippendorff_alpha(r, "ordinal") == pytest.approx(0.815, abs=5e-4)
+    assert stats.krippendorff_alpha(r, "interval") == pytest.approx(0.849, abs=5e-4)
+    assert stats.krippendorff_alpha(r, "nominal") == pytest.approx(0.743, abs=5e-4)
+    assert stats.krippendorff_alpha(r, "ratio") == pytest.approx(0.797, abs=5e-4)
 
 
 def test_krippendorff_by_hand_and_perfect():
@@ -246,15 +256,15 @@ def test_krippendorff_by_hand_and_perfect():
     #          observed 2*4 = 8; expected 2*(2*2.25 + 6*12.25 + 3*4) = 180 -> 1 - 5*8/180 = 7/9
     r = synth([("a", "u1", "s", "m", 1), ("b", "u1", "s", "m", 1), ("a", "u2", "s", "m", 2),
                ("b", "u2", "s", "m", 3), ("a", "u3", "s", "m", 3), ("b", "u3", "s", "m", 3)])
-    assert mos.krippendorff_alpha(r, "interval") == pytest.approx(1 - 10 / 58)
-    assert mos.krippendorff_alpha(r, "ordinal") == pytest.approx(7 / 9)
+    assert stats.krippendorff_alpha(r, "interval") == pytest.approx(1 - 10 / 58)
+    assert stats.krippendorff_alpha(r, "ordinal") == pytest.approx(7 / 9)
     perfect = synth([(rt, str(u), "s", "m", 1 + u % 5) for rt in "abc" for u in range(10)])
-    assert mos.krippendorff_alpha(perfect, "ordinal") == pytest.approx(1.0)
-    assert mos.krippendorff_alpha(perfect, "interval") == pytest.approx(1.0)
-    assert math.isnan(mos.krippendorff_alpha(synth([("a", "1", "s", "m", 3)])))
+    assert stats.krippendorff_alpha(perfect, "ordinal") == pytest.approx(1.0)
+    assert stats.krippendorff_alpha(perfect, "interval") == pytest.approx(1.0)
+    assert math.isnan(stats.krippendorff_alpha(synth([("a", "1", "s", "m", 3)])))
     with pytest.raises(ValueError):
-        mos.krippendorff_alpha(perfect, "cardinal")
-    ag = mos.agreement_table(perfect)
+        stats.krippendorff_alpha(perfect, "cardinal")
+    ag = stats.agreement_table(perfect)
     assert set(ag["level"]) == {"ordinal", "interval"} and (ag["n_units_pairable"] == 10).all()
 
 
@@ -273,31 +283,31 @@ def planted_ratings(n_raters=10, n_items=12, seed=0):
 
 def test_paired_tests_detect_planted_difference():
     r = planted_ratings()
-    t = mos.paired_tests(r, reference="SGEN").set_index("model")
+    t = stats.paired_tests(r, reference="SGEN").set_index("model")
     assert set(t.index) == {"AEN", "MEN"}
     assert t.loc["MEN", "p_holm"] < 0.01 and bool(t.loc["MEN", "significant"])
     assert t.loc["MEN", "n"] == 10 and t.loc["MEN", "mean_diff"] > 1
     assert (t["p_holm"] >= t["p_value"]).all()
-    ti = mos.paired_tests(r, reference="SGEN", pair_on="item").set_index("model")
+    ti = stats.paired_tests(r, reference="SGEN", pair_on="item").set_index("model")
     assert ti.loc["MEN", "n"] == 120 and ti.loc["MEN", "p_value"] < 1e-6
-    tb = mos.paired_tests(r, reference="SGEN", by_scale=True)
+    tb = stats.paired_tests(r, reference="SGEN", by_scale=True)
     assert set(tb["scale"]) == {"128x96"}
     with pytest.raises(ValueError, match="has no ratings"):
-        mos.paired_tests(r, reference="SRGAN")
+        stats.paired_tests(r, reference="SRGAN")
     # no difference at all: p = 1
     same = synth([(f"r{k}", "1", "s", m, 4) for k in range(5) for m in ("SGEN", "MEN")])
-    assert mos.paired_tests(same).loc[0, "p_value"] == 1.0
+    assert stats.paired_tests(same).loc[0, "p_value"] == 1.0
 
 
 def test_holm():
-    adj = mos.holm([0.01, 0.04, 0.03, float("nan")])
+    adj = stats.holm([0.01, 0.04, 0.03, float("nan")])
     assert adj[0] == pytest.approx(0.03) and adj[2] == pytest.approx(0.06) and adj[1] == pytest.approx(0.06)
     assert math.isnan(adj[3])
 
 
 def test_mos_vs_paper():
     r = synth([("a", "1", "128x96", "SGEN", 5), ("b", "1", "128x96", "SGEN", 4)])
-    vs = mos.mos_vs_paper(r)
+    vs = stats.mos_vs_paper(r)
     paper = paper_results()
     assert set(vs["tables"]) == {"1-2", "3-4"}
     row = vs[(vs["tables"] == "1-2") & (vs["model"] == "SGEN") & (vs["scale"] == "128x96")].iloc[0]
@@ -307,27 +317,28 @@ def test_mos_vs_paper():
     assert len(men) == 6 and men["our_mos"].isna().all() and (men["n_raters"] == 0).all()
     assert men["paper_mos"].notna().all()
     assert len(vs[vs["tables"] == "3-4"]) == 7 * 6 and len(vs[vs["tables"] == "1-2"]) == 5 * 6
-    none = mos.mos_vs_paper(mos.load_ratings("/nonexistent"))
+    none = stats.mos_vs_paper(storage.load_ratings("/nonexistent"))
     assert none["our_mos"].isna().all() and none.attrs["has_ratings"] is False
 
 
 def test_analyze_and_write_without_ratings(tmp_path):
-    rep = mos.analyze(tmp_path / "ratings")
+    rep = stats.analyze(tmp_path / "ratings")
     assert not rep.has_ratings and "No ratings yet" in rep.summary() and rep.n_raters == 0
-    written = mos.write_tables(rep, tmp_path / "tables", nr_message="proxy skipped")
+    written = report.write_tables(rep, tmp_path / "tables", nr_table=proxy.proxy_table(tmp_path / "no_gallery"))
     names = {p.name for p in written}
     assert {"mos_table.csv", "mos_vs_paper.csv", "mos_vs_paper.md", "mos_paired_tests.md"} <= names
     md = (tmp_path / "tables" / "mos_vs_paper.md").read_text()
     assert "NO RATINGS YET" in md and "4.48 / -" in md
+    assert "no gallery to score" in (tmp_path / "tables" / "mos_nr_proxy.md").read_text()
 
 
 def test_analyze_with_ratings(tmp_path):
     r = planted_ratings(n_raters=3, n_items=4)
     for row in r.itertuples(index=False):
-        mos.append_rating(tmp_path, row.rater, row.image_id, row.scale, row.model, row.score)
-    rep = mos.analyze(tmp_path)
+        storage.append_rating(tmp_path, row.rater, row.image_id, row.scale, row.model, row.score)
+    rep = stats.analyze(tmp_path)
     assert rep.has_ratings and rep.n_raters == 3 and len(rep.ratings) == len(r)
-    mos.write_tables(rep, tmp_path / "t")
+    report.write_tables(rep, tmp_path / "t")
     assert "n_raters = 3" in (tmp_path / "t" / "mos_table.md").read_text()
 
 
@@ -335,7 +346,7 @@ def test_analyze_with_ratings(tmp_path):
 def _app(gallery, ratings_dir, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return mos.rating_app(gallery, ratings_dir=ratings_dir, n_per_scale=2, min_view_s=0, **kw)
+        return mos_app.RatingApp(gallery, ratings_dir=ratings_dir, n_per_scale=2, min_view_s=0, **kw)
 
 
 def test_widget_flow_blind_and_resume(gallery, tmp_path):
@@ -368,7 +379,7 @@ def test_widget_flow_blind_and_resume(gallery, tmp_path):
         assert app.image.value == (gallery / item["path"]).read_bytes()
         shown.append(item)
         app.score_buttons[k].click()
-    df = mos.load_ratings(tmp_path)
+    df = storage.load_ratings(tmp_path)
     assert df["score"].tolist() == [1, 2, 3]
     assert df["model"].tolist() == [i["model"] for i in shown]
 
@@ -384,7 +395,7 @@ def test_widget_flow_blind_and_resume(gallery, tmp_path):
         assert not any(m in app2.displayed_text() for m in MODELS)
         app2.score_buttons[4].click()
     assert app2.screen == "finish" and "Thank you" in app2.finish_label.value
-    assert len(mos.load_ratings(tmp_path)) == n
+    assert len(storage.load_ratings(tmp_path)) == n
     app3 = _app(gallery, tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -395,12 +406,12 @@ def test_widget_flow_blind_and_resume(gallery, tmp_path):
 def test_widget_ignores_too_fast_clicks(gallery, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        app = mos.rating_app(gallery, ratings_dir=tmp_path, n_per_scale=1, min_view_s=60)
+        app = mos_app.RatingApp(gallery, ratings_dir=tmp_path, n_per_scale=1, min_view_s=60)
         app.start("fred")
     app.begin_rating()
     app.score_buttons[2].click()
     assert "look at the image" in app.rating_message.value
-    assert mos.load_ratings(tmp_path).empty
+    assert storage.load_ratings(tmp_path).empty
 
 
 # ------------------------------------------------------------------------------- NR proxy
@@ -412,13 +423,13 @@ def test_nr_proxy_offline(gallery, monkeypatch):
 
     monkeypatch.setattr(socket, "socket", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
-    t = mos.nr_quality_table(gallery)
+    t = proxy.nr_quality_table(gallery)
     assert set(t["model"]) == {"ground_truth", "input", *MODELS}
     assert len(t) == len(SCALES2) * (len(MODELS) + 2) and (t["n"] == 4).all()
     assert (t["metric"] == "PIQE").all() and t["direction"].str.contains("lower is better").all()
     assert t["mean"].between(0, 100).all() and (t["ci_low"] <= t["mean"]).all()
     assert "PROXY" in t.attrs["note"]
-    assert mos.piqe_score(np.full((32, 32), 7, np.uint8)) == 100.0
+    assert proxy.piqe_score(np.full((32, 32), 7, np.uint8)) == 100.0
     # the noisier input (sigma 30) scores worse (higher) than the mildly noisy fakes (sigma 8)
     m = t.set_index(["model", "scale"])["mean"]
     assert all(m[("input", sc)] > m[("SGEN", sc)] for sc in SCALES2)
@@ -438,13 +449,14 @@ def test_notebook_structure():
             assert c.get("outputs", []) == [] and c.get("execution_count") is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("with_ratings", [False, True])
 def test_notebook_runs_headless(gallery, tmp_path, with_ratings):
     import papermill as pm
     ratings = tmp_path / "ratings"
     if with_ratings:  # synthetic test ratings, in tmp_path only
         for row in planted_ratings(n_raters=3, n_items=2).itertuples(index=False):
-            mos.append_rating(ratings, row.rater, row.image_id, row.scale, row.model, row.score)
+            storage.append_rating(ratings, row.rater, row.image_id, row.scale, row.model, row.score)
     pm.execute_notebook(
         str(REPO / "notebooks" / "06_mos.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
         parameters=dict(profile="smoke", results_dir=str(tmp_path / "results"), runs_dir=str(tmp_path / "runs"),
@@ -461,3 +473,43 @@ def test_notebook_runs_headless(gallery, tmp_path, with_ratings):
         assert pd.read_csv(tables / "mos_table.csv").empty
     nr = pd.read_csv(tables / "mos_nr_proxy.csv")
     assert (nr["metric"] == "PIQE").all() and len(nr) == len(SCALES2) * (len(MODELS) + 2)
+
+
+# ------------------------------------------------------------------------------- rating set without data
+def _trained_without_data(tmp_path, monkeypatch, with_mos_set=True):
+    """A profile with a 'trained' SGEN (its generator file exists) and, optionally, the rating set
+    run_all.sh rendered, but no CelebA here: CELEBA_ROOT unset and data/celeba absent."""
+    monkeypatch.delenv("CELEBA_ROOT", raising=False)
+    from sgenlib import study as S
+    st = S.open_study("smoke", str(tmp_path / "results"), str(tmp_path / "runs"), str(tmp_path / "cache"))
+    (st.runs / "SGEN").mkdir(parents=True)
+    (st.runs / "SGEN" / "generator.pt").write_bytes(b"")
+    if with_mos_set:
+        make_gallery(st.results / "mos_set")
+    return S, st
+
+
+def test_rating_set_falls_back_without_data(tmp_path, monkeypatch):
+    S, st = _trained_without_data(tmp_path, monkeypatch)
+    assert not (REPO / "data" / "celeba").exists()
+    with pytest.warns(UserWarning, match=r"could not be loaded.*`data_root` parameter"):
+        folder, n = S.mos_rating_set(st)
+    assert folder == st.results / "mos_set" and n == 2
+    S2, st2 = _trained_without_data(tmp_path / "bare", monkeypatch, with_mos_set=False)
+    with pytest.warns(UserWarning, match="data_root"), pytest.raises(FileNotFoundError, match="`data_root` parameter"):
+        S2.mos_rating_set(st2)
+
+
+@pytest.mark.slow
+def test_notebook_without_celeba_root_rates_the_existing_set(tmp_path, monkeypatch):
+    """After run_all.sh, 06_mos opened without CELEBA_ROOT uses the rating set already rendered."""
+    import papermill as pm
+    _trained_without_data(tmp_path, monkeypatch)
+    pm.execute_notebook(
+        str(REPO / "notebooks" / "06_mos.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
+        parameters=dict(profile="smoke", results_dir=str(tmp_path / "results"), runs_dir=str(tmp_path / "runs"),
+                        cache_dir=str(tmp_path / "cache"), ratings_dir=str(tmp_path / "ratings"), launch_app=True),
+        progress_bar=False, cwd=str(tmp_path))
+    out = (tmp_path / "out.ipynb").read_text()
+    assert "data_root" in out and "mos_set" in out
+    assert (tmp_path / "results" / "smoke" / "tables" / "mos_vs_paper.md").is_file()

@@ -44,6 +44,7 @@ def tiny_sgen(seed=0):
     return build_generator("SGEN-MSE", width=0.0625)
 
 
+@pytest.mark.slow  # torch.compile traces forward and backward
 def test_compile_aot_eager_same_forward_and_gradients():
     g = tiny_sgen()
     x = torch.randn(2, 1, 128, 96)
@@ -101,6 +102,7 @@ def _train_weights(cfg, images, out):
     return t, {k: v.clone() for k, v in t.G.state_dict().items()}
 
 
+@pytest.mark.slow  # torch.compile of a training step
 def test_trainer_compile_aot_eager_matches_eager(tmp_path):
     images = np.random.default_rng(0).integers(0, 256, size=(4, 1, 218, 178), dtype=np.uint8)
     _, eager = _train_weights(_cfg(), images, tmp_path / "eager")

@@ -112,6 +112,7 @@ def test_lambda_placement():
     assert losses.generator_loss(c, None, 0.1) == c
 
 
+@pytest.mark.slow  # 40 training steps on real faces
 def test_sgen_mse_learns(few_faces, tmp_path):
     """A behaviour check of the whole path (data, degradation, SGEN, loss, Adam): on real faces the
     pixel loss falls well below its starting value within a few dozen steps."""

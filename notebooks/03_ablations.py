@@ -1,0 +1,74 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Ablations (Tables 1-2)
+# SGEN, SGEN-MSE and the non-sequential ensembles MEN / AEN / CEN (the SGU replaced by max / average / concatenation), trained under one protocol; per scale our PSNR and SSIM (95% CIs) beside the paper's, and MOS (the paper's; ours only from real ratings).
+
+# %% tags=["parameters"]
+profile = "smoke"          # smoke | gpu-quick | paper (sgenlib/profiles.py)
+data_root = ""             # CelebA root; empty means $CELEBA_ROOT or data/celeba
+results_dir = "results"    # tables, figures, provenance go to results_dir/<profile>/
+runs_dir = "runs"          # checkpoints (ignored by git)
+cache_dir = "cache"        # decoded images (ignored by git)
+color = "gray"             # gray (authors' code) | rgb
+luma = "authors"           # authors (their code: 0.114 R + 0.587 G + 0.299 B) | standard (0.299 R + ...)
+clip_noise = False         # the authors' code does not clip the noisy LR
+seed = 0
+overrides = {}             # profile settings to change, e.g. {"steps": 100}
+models = ["SGEN", "SGEN-MSE", "MEN", "AEN", "CEN"]
+ratings_dir = "results/mos/ratings"  # MOS ratings of notebook 06; our MOS only from real ratings
+
+# %%
+from IPython.display import Markdown, display
+from sgenlib import figures, study as S
+
+st = S.open_study(profile, results_dir, runs_dir, cache_dir, color=color, luma=luma,
+                  clip_noise=clip_noise, seed=seed, **overrides)
+S.load_data(st, data_root)
+
+# %%
+import pandas as pd
+from sgenlib import tables as T
+
+# %% [markdown]
+# Train (or resume; a finished run is reused, so a model trained once serves every table), then score every model and the degraded input on the test split at the six scales.
+
+# %%
+S.train_models(st, models)
+
+# %%
+per_image = S.evaluate_models(st, models)
+ratings = T.load_ratings(ratings_dir)
+summaries = T.training_summaries(st, models)   # rows named as trained, e.g. 'SRGAN (MSE content)'
+table = T.ablation_table(per_image, ratings, summaries=summaries)
+notes = T.per_scale_notes(table, ratings, ratings_dir, summaries)
+T.write_per_scale_tables(st, table, 'table1_2_ablations', ('table1_ablations', 'table2_ablations'), 'Tables 1-2: SGEN, SGEN-MSE, MEN, AEN, CEN per scale, ours beside the paper', notes)
+display(Markdown('\n'.join(f'- {n}' for n in notes)))
+table
+
+# %% [markdown]
+# The same numbers in the paper's layout (its two tables of three scales each).
+
+# %%
+for scales in T.paper_split():
+    display(T.paper_layout(table, scales))
+
+# %% [markdown]
+# PSNR and SSIM against scale for every model of the table (ours with 95% CI bands, the paper dashed), the training curves, and restorations as in the paper's figures: one scale with several faces, then one face at the six scales (columns: ground truth, degraded input, each model; PSNR / SSIM under each). A smoke run says under each figure that its flat gray restorations are expected.
+
+# %%
+gallery = S.update_gallery(st, models)
+figures.table_figures(st, table, models, gallery, stem='ablations', label='Tables 1-2');

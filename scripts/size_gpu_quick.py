@@ -89,6 +89,16 @@ def figure_seconds(tmp: Path) -> float:
     return time.perf_counter() - t
 
 
+def choose_steps(budget_s: float, fixed_s: float, step_s: float, min_steps: int, max_steps: int) -> tuple[int, bool]:
+    """(steps, over_budget): the most steps, a multiple of 10, for which fixed_s + steps * step_s
+    fits budget_s, within [min(min_steps, max_steps), max_steps]; over_budget when even the floor
+    does not fit."""
+    room = budget_s - fixed_s
+    steps = int(room / step_s) // 10 * 10 if room > 0 and step_s > 0 else 0
+    floor = min(min_steps, max_steps)
+    return max(floor, min(max_steps, steps)), steps < floor
+
+
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True)
@@ -207,7 +217,7 @@ def main(argv=None) -> int:
     min_s = TIMING_MIN_SECONDS if device.type == "cuda" else 0.0
 
     def timing_s(m):       # evaluate.time_inference: warm-up, then >= repeats calls and >= min_s, at b1 and bN
-        return (max(min_s, (repeats + 3) * b1_fwd[m]) + max(min_s, (max(2, repeats // 4) + 3) * eval_fwd[m] * tb / eb))
+        return max(min_s, (repeats + 3) * b1_fwd[m]) + max(min_s, (repeats + 3) * eval_fwd[m] * tb / eb)
     fixed = {
         "kernel_starts_s": NOTEBOOKS * (kernel + PAPERMILL_OVERHEAD_S),
         "decode_s": n_decoded / decode_rate,
@@ -223,11 +233,7 @@ def main(argv=None) -> int:
     fixed_total = a.safety * sum(fixed.values())
     step_all = sum(per_step.values())
     budget = a.study_s if a.study_s is not None else a.until - time.time()
-    room = budget - fixed_total
-    steps = int(room / (a.train_safety * step_all)) // 10 * 10 if room > 0 else 0
-    floor = min(a.min_steps, a.max_steps)
-    over = steps < floor
-    steps = max(floor, min(a.max_steps, steps))
+    steps, over = choose_steps(budget, fixed_total, a.train_safety * step_all, a.min_steps, a.max_steps)
     result = {"profile": a.profile, "device": device_name(device), "torch": torch.__version__,
               "batch_size": prof["batch_size"], "width": prof["width"], "test_faces": n_test,
               "eval_batch": eb, "ms_per_step": {k: round(1000 * v, 2) for k, v in per_step.items()},

@@ -49,6 +49,7 @@ from . import losses
 from .archs import MODELS, build_discriminator, build_generator, forward_padded, init_weights
 from .degrade import DegradeOptions, degrade_batch
 from .paper import SCALES
+from .speed import cudnn_benchmark
 
 LOSS_COLUMNS = ["step", "scale", "loss_g", "content", "adversarial", "loss_d", "seconds"]
 SPEED_ONLY_KEYS = ("compile", "compile_backend")
@@ -175,8 +176,7 @@ class Trainer:
             raise ValueError(f"batch_size {cfg.batch_size} is not divisible by the {self.world} processes")
         self.device = torch.device(device) if device is not None else default_device()
         on_cuda = self.device.type == "cuda"
-        if on_cuda:
-            torch.backends.cudnn.benchmark = True   # six input shapes, each autotuned once
+        self.cudnn_benchmark = on_cuda     # six input shapes, each autotuned once: inside run() only
         if on_cuda and self.device.index is None:
             self.device = torch.device("cuda", torch.cuda.current_device())
         self.amp = cfg.amp == "bf16" or (cfg.amp == "auto" and on_cuda)
@@ -221,10 +221,32 @@ class Trainer:
             g_fwd = self._compile_generator()
         self.G_run, self.D_run = g_fwd, self.D
         if self.world > 1:
-            ids = [self.device.index] if on_cuda else None
-            self.G_run = nn.parallel.DistributedDataParallel(g_fwd, device_ids=ids)
-            if self.D is not None:
-                self.D_run = nn.parallel.DistributedDataParallel(self.D, device_ids=ids)
+            self._wrap_ddp(g_fwd, on_cuda)
+
+    def _wrap_ddp(self, g_fwd: nn.Module, on_cuda: bool) -> None:
+        """DistributedDataParallel for G and D. Gradients all-reduce straight from their buckets
+        (gradient_as_bucket_view) on a graph that is the same every step (static_graph).
+
+        D runs twice per step (real, then fake) before one backward. DDP's default buffer
+        broadcast before each forward rewrites BatchNorm's running statistics in place between
+        the two calls, and torch 2.11 then stops loss_d.backward() with "modified by an inplace
+        operation" (2.12+ keeps the version counter). So D gets broadcast_buffers=False and one
+        explicit broadcast of rank 0's buffers before its first forward of each step
+        (`_sync_d_buffers`): rank 0's statistics, the ones checkpointed, evolve exactly as under
+        DDP's default (rank 0 only ever receives its own), and every rank starts each D step from
+        them. G runs once per step, so its default broadcast is kept."""
+        ids = [self.device.index] if on_cuda else None
+        kw = dict(device_ids=ids, gradient_as_bucket_view=True, static_graph=True)
+        self.G_run = nn.parallel.DistributedDataParallel(g_fwd, **kw)
+        if self.D is not None:
+            self.D_run = nn.parallel.DistributedDataParallel(self.D, broadcast_buffers=False, **kw)
+            self._d_buffers = [b for b in self.D.buffers()]
+
+    def _sync_d_buffers(self) -> None:
+        """Rank 0's D buffers (BatchNorm running statistics) to every rank: one broadcast per step."""
+        if self.world > 1 and getattr(self, "_d_buffers", None):
+            for b in self._d_buffers:
+                dist.broadcast(b, 0)
 
     def _content_loss(self):
         if self.spec.content_loss == "vgg":
@@ -262,6 +284,7 @@ class Trainer:
         """How this run executes (recorded in the summary; none of it changes what is computed
         beyond floating-point rounding)."""
         return {"amp_bf16": self.amp, "channels_last": self.channels_last, "fused_adam": self.fused_adam,
+                "cudnn_benchmark": self.cudnn_benchmark,
                 "compile": self.cfg.compile,
                 "compile_backend": self.cfg.compile_backend if self.cfg.compile else None,
                 "compile_active": bool(self.compiled is not None and self.compiled.active),
@@ -344,6 +367,7 @@ class Trainer:
             fake = forward_padded(self.G_run, inp, self.size_multiple)
         loss_d = self._zero
         if self.D is not None:
+            self._sync_d_buffers()
             with autocast():
                 real_logits, fake_logits = self.D_run(target), self.D_run(fake.detach())
             loss_d = losses.discriminator_loss(real_logits, fake_logits)
@@ -422,7 +446,12 @@ class Trainer:
 
     def run(self, stop_after: int | None = None) -> dict:
         """Train to cfg.steps, resuming from checkpoint.pt if present. `stop_after` ends the call
-        after that many steps without a final checkpoint (how the tests interrupt a run)."""
+        after that many steps without a final checkpoint (how the tests interrupt a run).
+        cuDNN's algorithm search (self.cudnn_benchmark, on for CUDA) is on for this call only."""
+        with cudnn_benchmark(self.cudnn_benchmark):
+            return self._run(stop_after)
+
+    def _run(self, stop_after: int | None) -> dict:
         if self.rank == 0:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         self._barrier()

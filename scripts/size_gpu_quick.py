@@ -45,6 +45,7 @@ from sgenlib import data, metrics  # noqa: E402
 from sgenlib.archs import MODELS, forward_padded  # noqa: E402
 from sgenlib.paper import SCALES  # noqa: E402
 from sgenlib.profiles import get_profile  # noqa: E402
+from sgenlib.speed import cudnn_benchmark  # noqa: E402
 from sgenlib.train import TrainConfig, Trainer, device_name  # noqa: E402
 
 NOTEBOOKS = 7
@@ -162,18 +163,19 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             tr = Trainer(cfg, images, tmp / name, device=device, progress=False)
             step = 1
-            for i in range(max(len(SCALES), a.warmup)):          # every scale once: autotuning paid here
-                tr.cfg.scales = [list(SCALES[i % len(SCALES)])]
-                tr.train_step(step)
-                step += 1
-            sync()
-            setup[name] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            for i in range(a.timed):
-                tr.cfg.scales = [list(SCALES[i % len(SCALES)])]
-                tr.train_step(step)
-                step += 1
-            sync()
+            with cudnn_benchmark(tr.cudnn_benchmark):               # as inside Trainer.run()
+                for i in range(max(len(SCALES), a.warmup)):          # every scale once: autotuning paid here
+                    tr.cfg.scales = [list(SCALES[i % len(SCALES)])]
+                    tr.train_step(step)
+                    step += 1
+                sync()
+                setup[name] = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                for i in range(a.timed):
+                    tr.cfg.scales = [list(SCALES[i % len(SCALES)])]
+                    tr.train_step(step)
+                    step += 1
+                sync()
             per_step[name] = (time.perf_counter() - t0) / a.timed
             g = tr.G.eval()
             with torch.no_grad():                                # evaluation's path: fp32, eval batch

@@ -643,6 +643,8 @@ def markdown(report: dict) -> str:
     out = [f"# Pipeline benchmark: {report['device']}", "",
            f"torch {report['torch']}" + (f", CUDA {report['cuda']}" if report.get("cuda") else "")
            + f"; commit {report['git']['commit']}{' (dirty)' if report['git']['dirty'] else ''}; {report['date']}.",
+           "", f"Host: {report['host']['cpus']} CPUs ({report['host']['machine']}), load average (1 min) "
+           f"{report['host']['load_avg_1m_start']} at the start and {report['host']['load_avg_1m_end']} at the end.",
            "", f"Settings: width x{st['width']}, batch {st['batch_size']}, {st['windows']} timed windows per phase "
            f"(median reported; each at most {st['steps']} steps, whole cycles of the phase's scales) after one "
            f"warm-up cycle (fast: at least {st['warmup']} steps), {report['data']['images']} faces ({report['data']['split_mode']} train "
@@ -779,6 +781,7 @@ def main(argv=None) -> int:
 
     if args.peak_tflops is None:
         args.peak_tflops = peak_bf16_tflops(device_name(device), device.type)
+    load_start = round(os.getloadavg()[0], 2)           # the host's load: a shared CPU times slower
     clock = Clock(device, args.max_seconds)
     t_loop = time.perf_counter()
     results, skipped, failed = [], [], {}
@@ -790,6 +793,8 @@ def main(argv=None) -> int:
         "torch": torch.__version__, "cuda": torch.version.cuda if device.type == "cuda" else None,
         "cudnn": torch.backends.cudnn.version() if device.type == "cuda" else None,
         "python": platform.python_version(), "git": git_commit(REPO),
+        "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "processor": platform.processor() or None,
+                 "load_avg_1m_start": load_start, "load_avg_1m_end": round(os.getloadavg()[0], 2)},
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "settings": {k: getattr(args, k) for k in ("models", "steps", "windows", "warmup", "batch_size", "width",
                                                    "images", "infer_repeats", "compile", "compile_backend",

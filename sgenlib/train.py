@@ -215,15 +215,18 @@ class Trainer:
         self.step, self.elapsed, self.last_losses = 0, 0.0, None
         self._zero = torch.zeros((), device=self.device)
         self._gen = torch.Generator(device=self.device)
-        self.compiled = None                                 # the CompiledWithFallback, when asked for
-        g_fwd = self.G
+        self.compiled = self.compiled_d = None               # the CompiledWithFallbacks, when asked for
+        g_fwd, d_fwd = self.G, self.D
         if cfg.compile:
             g_fwd = self._compile_generator()
-        self.G_run, self.D_run = g_fwd, self.D
+            if self.D is not None:
+                d_fwd = self._compile_discriminator()
+        self.G_run, self.D_run = g_fwd, d_fwd
+        self.D_in_g = d_fwd                                  # D in G's loss: unwrapped (no DDP hooks)
         if self.world > 1:
-            self._wrap_ddp(g_fwd, on_cuda)
+            self._wrap_ddp(g_fwd, d_fwd, on_cuda)
 
-    def _wrap_ddp(self, g_fwd: nn.Module, on_cuda: bool) -> None:
+    def _wrap_ddp(self, g_fwd: nn.Module, d_fwd: nn.Module | None, on_cuda: bool) -> None:
         """DistributedDataParallel for G and D. Gradients all-reduce straight from their buckets
         (gradient_as_bucket_view) on a graph that is the same every step (static_graph).
 
@@ -239,7 +242,7 @@ class Trainer:
         kw = dict(device_ids=ids, gradient_as_bucket_view=True, static_graph=True)
         self.G_run = nn.parallel.DistributedDataParallel(g_fwd, **kw)
         if self.D is not None:
-            self.D_run = nn.parallel.DistributedDataParallel(self.D, broadcast_buffers=False, **kw)
+            self.D_run = nn.parallel.DistributedDataParallel(d_fwd, broadcast_buffers=False, **kw)
             self._d_buffers = [b for b in self.D.buffers()]
 
     def _sync_d_buffers(self) -> None:
@@ -260,25 +263,37 @@ class Trainer:
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
 
-    def _compile_generator(self) -> nn.Module:
-        """torch.compile G (static shapes), then compile forward and backward now on every scale
-        of the run at this rank's batch shape, so a compiler failure falls back to eager before
-        the first optimizer step (and before DDP wraps the module)."""
+    def _compile_probed(self, module: nn.Module, multiple: int):
+        """torch.compile `module` (static shapes: one graph per scale, each compiled once and
+        cached), then compile forward and backward now on every scale of the run at this rank's
+        batch shape, so a compiler failure falls back to eager before the first optimizer step
+        (and before DDP wraps the module). The probe leaves weights, gradients and buffers as
+        they were; its seconds are the compile time, reported apart from training time."""
         from .speed import CompiledWithFallback
-        wrapper = CompiledWithFallback(self.G, backend=self.cfg.compile_backend, dynamic=False)
+        cfg = torch._dynamo.config          # G: six shapes; D: six, each also inside G's loss
+        name = "recompile_limit" if hasattr(cfg, "recompile_limit") else "cache_size_limit"
+        setattr(cfg, name, max(getattr(cfg, name), 4 * len(self.cfg.scales) + 8))
+        wrapper = CompiledWithFallback(module, backend=self.cfg.compile_backend, dynamic=False)
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         shard = self.cfg.batch_size // self.world
-        m = self.size_multiple
         shapes = []
         for h, w in self.cfg.scales:
-            shape = (shard, self.degrade.channels, h + (-h) % m, w + (-w) % m)
+            shape = (shard, self.degrade.channels, h + (-h) % multiple, w + (-w) % multiple)
             if shape not in shapes:
                 shapes.append(shape)
         probes = (torch.zeros(sh, device=self.device).contiguous(memory_format=fmt) for sh in shapes)
-        self.G.train()
+        module.train()
         wrapper.probe(probes, backward=True, context=self._autocast)
-        self.compiled = wrapper
         return wrapper
+
+    def _compile_generator(self) -> nn.Module:
+        self.compiled = self._compile_probed(self.G, self.size_multiple)
+        return self.compiled
+
+    def _compile_discriminator(self) -> nn.Module:
+        """D sees the targets and G's cropped outputs: the scales themselves, no padding."""
+        self.compiled_d = self._compile_probed(self.D, 1)
+        return self.compiled_d
 
     def speed_info(self) -> dict:
         """How this run executes (recorded in the summary; none of it changes what is computed
@@ -289,7 +304,11 @@ class Trainer:
                 "compile_backend": self.cfg.compile_backend if self.cfg.compile else None,
                 "compile_active": bool(self.compiled is not None and self.compiled.active),
                 "compile_error": self.compiled.error if self.compiled is not None else None,
-                "compile_probe_s": round(getattr(self.compiled, "probe_seconds", 0.0), 2) if self.compiled else None}
+                "compile_probe_s": round(getattr(self.compiled, "probe_seconds", 0.0), 2) if self.compiled else None,
+                "compile_d_active": bool(self.compiled_d.active) if self.compiled_d is not None else None,
+                "compile_d_error": self.compiled_d.error if self.compiled_d is not None else None,
+                "compile_d_probe_s": (round(getattr(self.compiled_d, "probe_seconds", 0.0), 2)
+                                      if self.compiled_d is not None else None)}
 
     # ---- state -------------------------------------------------------------------------------
     @property
@@ -381,7 +400,7 @@ class Trainer:
                 p.requires_grad_(False)
             try:
                 with autocast():
-                    adversarial = losses.adversarial_loss(self.D(fake))
+                    adversarial = losses.adversarial_loss(self.D_in_g(fake))
             finally:
                 for p in self._d_params:
                     p.requires_grad_(True)

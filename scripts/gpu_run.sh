@@ -11,9 +11,10 @@
 #      checkpoint: only the final one is written),
 #   3. benchmarks/bench.py in the time left (at most BENCH_SECONDS) and the CUDA tests of the speed
 #      options,
-#   4. packing: $OUT/results.tgz (results/<profile>/ with the gallery, logs and status, and
-#      results/benchmarks/), the MOS rating set as $OUT/mos_set.tgz[.NN] parts of at most 15 MiB,
-#      $OUT/status.txt (one line per stage: stage, outcome, seconds, detail) and $OUT/gpu_run.log.
+#   4. packing, into $OUT (at most 8 files come back, 16 MiB each, 64 MiB in all):
+#      results.tgz (results/<profile>/ with the gallery, logs/ and status, and results/benchmarks/),
+#      the MOS rating set as mos_set.tgz or mos_set.tgz.NN parts of at most 15 MiB (at most 4),
+#      status.txt (one line per stage: stage, outcome, seconds, detail) and gpu_run.log.
 #   scripts/gpu_run.sh [profile] [data]       (defaults: gpu-quick .celeba_carry)
 # Exit 0 when the results were packed, even if a stage failed or was cut (status.txt says which);
 # 2 when the preflight failed; 1 when packing failed.
@@ -30,7 +31,8 @@ out="${OUT:-/tmp/gpu_run_out}"
 res="results/$profile"
 deadline=$(( t_start + ${DEADLINE_S:-540} ))     # everything, packing included, ends before this
 left() { echo $(( deadline - $(date +%s) )); }
-mkdir -p "$out" "$res" results/benchmarks
+logs="$res/logs"                                 # packed into results.tgz: $OUT holds at most 8 files
+mkdir -p "$out" "$res" "$logs" results/benchmarks
 : > "$out/status.txt"
 exec > >(tee -a "$out/gpu_run.log") 2>&1
 export PYTHON="${PYTHON:-python3}" PYTHONUNBUFFERED=1
@@ -92,26 +94,25 @@ size_limit=$(( ${SIZE_LIMIT_S:-90} < $(left) - reserve - 60 ? ${SIZE_LIMIT_S:-90
 steps="$fallback"
 if (( size_limit >= 10 )); then
   timeout -k 5 "$size_limit" "$PYTHON" scripts/size_gpu_quick.py --profile "$profile" --data "$data" \
-      --until $(( deadline - reserve )) ${SIZE_ARGS:-} --out "$res/sizing.json" > "$out/sizing.log" 2>&1
+      --until $(( deadline - reserve )) ${SIZE_ARGS:-} --out "$res/sizing.json" > "$logs/sizing.log" 2>&1
   rc=$?
   if (( rc == 0 )) && s=$("$PYTHON" -c "import json; print(int(json.load(open('$res/sizing.json'))['steps']))"); then
     steps="$s"; stage sizing ok "steps=$steps ($(tail -c 300 "$res/sizing.json" | tr -d '\n '))"
   elif (( rc == 124 || rc == 137 )); then
     stage sizing cut "over ${size_limit} s; fallback steps=$steps"
   else
-    stage sizing failed "exit $rc ($(tail -1 "$out/sizing.log")); fallback steps=$steps"
+    stage sizing failed "exit $rc ($(tail -1 "$logs/sizing.log")); fallback steps=$steps"
   fi
 else
   stage sizing skipped "no time left for it; fallback steps=$steps"
 fi
-cp "$out/sizing.log" "$res/" 2>/dev/null
 
 # ---- 2. the study -------------------------------------------------------------------------------
 study_limit=$(( $(left) - reserve ))
 echo "run_all.sh gets ${study_limit} s for steps=$steps"
 if (( study_limit > 30 )); then
   timeout -k 10 "$study_limit" ./run_all.sh --profile "$profile" --data "$data" --keep-going \
-      --set "steps=$steps" --set "ckpt_every=$steps" ${RUN_ALL_ARGS:-} > "$out/run_all.log" 2>&1
+      --set "steps=$steps" --set "ckpt_every=$steps" ${RUN_ALL_ARGS:-} > "$logs/run_all.log" 2>&1
   rc=$?
   case $rc in
     0) stage study ok "steps=$steps" ;;
@@ -125,15 +126,14 @@ if (( study_limit > 30 )); then
     /finished in/ { o[$1] = "ok" }
     /run_all.sh: notebook .* failed/ { o[$3] = "failed" }
     END { for (i = 1; i <= n; i++) { s = o[order[i]]; if (s == "started") s = (cut == 124 || cut == 137) ? "cut" : "failed";
-          printf "study/%s\t%s\t0\t\n", order[i], s } }' "$out/run_all.log" | tee -a "$out/status.txt"
+          printf "study/%s\t%s\t0\t\n", order[i], s } }' "$logs/run_all.log" | tee -a "$out/status.txt"
   for nb in notebooks/[0-9][0-9]_*.ipynb; do
     nb=$(basename "$nb" .ipynb)
-    grep -q "^== $nb" "$out/run_all.log" || printf 'study/%s\tnot-reached\t0\t\n' "$nb" | tee -a "$out/status.txt"
+    grep -q "^== $nb" "$logs/run_all.log" || printf 'study/%s\tnot-reached\t0\t\n' "$nb" | tee -a "$out/status.txt"
   done
 else
   stage study skipped "only ${study_limit} s left"
 fi
-cp "$out/run_all.log" "$res/" 2>/dev/null
 
 # ---- 3. benchmark and CUDA tests ----------------------------------------------------------------
 bench_s=$(( $(left) - ${CUDA_TESTS_S:-25} - ${PACK_S:-30} ))
@@ -141,10 +141,10 @@ bench_s=$(( bench_s < ${BENCH_SECONDS:-45} ? bench_s : ${BENCH_SECONDS:-45} ))
 if (( bench_s >= 15 )); then
   dev=$([[ "$need_cuda" == 1 ]] && echo cuda || echo auto)
   timeout -k 5 "$bench_s" "$PYTHON" benchmarks/bench.py --data "$data" --max-seconds $(( bench_s * 7 / 10 )) \
-      ${BENCH_ARGS:---device $dev --cuda-graphs --cudnn-benchmark} > "$out/bench.log" 2>&1
+      ${BENCH_ARGS:---device $dev --cuda-graphs --cudnn-benchmark} > "$logs/bench.log" 2>&1
   rc=$?
   case $rc in 0) stage bench ok ;; 124|137) stage bench cut "over ${bench_s} s" ;; *) stage bench failed "exit $rc" ;; esac
-  cp "$out/bench.log" results/benchmarks/ 2>/dev/null
+  cp "$logs/bench.log" results/benchmarks/ 2>/dev/null
 else
   stage bench skipped "only $(left) s left"
 fi

@@ -104,6 +104,12 @@ if (out / "results.tgz").is_file():
     with tarfile.open(out / "results.tgz") as t:
         names = t.getnames()
 check(any(n.endswith("gallery/index.csv") for n in names), "gallery inside results.tgz")
+check(any(n.endswith("logs/run_all.log") for n in names), "logs inside results.tgz")
+files = [p for p in out.rglob("*") if p.is_file()]
+sizes = [p.stat().st_size for p in files]
+check(len(files) <= 8 and max(sizes) <= 16 * 2**20 and sum(sizes) <= 64 * 2**20,
+      f"what comes back fits the device tool: {len(files)} files (<= 8), largest {max(sizes) / 2**20:.1f} MiB "
+      f"(<= 16), {sum(sizes) / 2**20:.1f} MiB in all (<= 64)")
 res = tree / "results" / "smoke"
 images = {}
 for nb in nbs:

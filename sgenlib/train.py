@@ -246,10 +246,18 @@ class Trainer:
             self._d_buffers = [b for b in self.D.buffers()]
 
     def _sync_d_buffers(self) -> None:
-        """Rank 0's D buffers (BatchNorm running statistics) to every rank: one broadcast per step."""
-        if self.world > 1 and getattr(self, "_d_buffers", None):
-            for b in self._d_buffers:
-                dist.broadcast(b, 0)
+        """Rank 0's D buffers (BatchNorm running statistics and counters) to every rank: one
+        broadcast per dtype per step, of the buffers flattened into one tensor."""
+        if self.world == 1 or not getattr(self, "_d_buffers", None):
+            return
+        for dtype in dict.fromkeys(b.dtype for b in self._d_buffers):
+            group = [b for b in self._d_buffers if b.dtype == dtype]
+            flat = torch.cat([b.reshape(-1) for b in group])
+            dist.broadcast(flat, 0)
+            offset = 0
+            for b in group:
+                b.copy_(flat[offset:offset + b.numel()].view_as(b))
+                offset += b.numel()
 
     def _content_loss(self):
         if self.spec.content_loss == "vgg":

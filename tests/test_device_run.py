@@ -111,3 +111,35 @@ def test_prepare_device_carry_writes_the_commit(tmp_path):
     p = _run(["bash", str(tmp_path / "scripts" / "prepare_device_carry.sh"), "--commit"], cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert (tmp_path / ".device_commit").read_text() == f"commit {sha}\ndirty false\n"
+
+
+@pytest.mark.slow
+def test_cut_study_still_packs_and_exits_0(tmp_path, celeba_dir):
+    """A deadline too short for the study: the study is cut, later notebooks are not reached, the
+    results are packed anyway and the script exits 0; status.txt names each stage's outcome.
+    Runs on a copy of the tree (the script writes results/, runs/ and cache/ beside itself)."""
+    tree = tmp_path / "tree"
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for f in files:
+        if (REPO / f).is_file():
+            (tree / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / f, tree / f)
+    out = tmp_path / "out"
+    env = {"OUT": str(out), "PYTHON": sys.executable, "DEADLINE_S": "150", "SIZE_LIMIT_S": "10",
+           "BENCH_SECONDS": "25", "CUDA_TESTS_S": "5", "PACK_S": "20", "OMP_NUM_THREADS": "1",
+           "BENCH_ARGS": "--quick --models SRCNN --max-seconds 3 --images 8", "MPLBACKEND": "Agg"}
+    t = time.perf_counter()
+    p = subprocess.run(["bash", str(tree / "scripts" / "gpu_run.sh"), "smoke", str(celeba_dir)], capture_output=True,
+                       text=True, env={**os.environ, **env}, timeout=400)
+    took = time.perf_counter() - t
+    status = [line.split("\t") for line in (out / "status.txt").read_text().splitlines()]
+    outcome = {s[0]: s[1] for s in status}
+    assert p.returncode == 0, p.stdout[-2000:]
+    assert took < 150 + 30                                               # the deadline holds (kill grace aside)
+    assert outcome["preflight"] == "ok" and outcome["sizing"] in ("cut", "ok", "skipped")
+    assert outcome["study"] == "cut"
+    notebooks = {k: v for k, v in outcome.items() if k.startswith("study/")}
+    assert len(notebooks) == 7 and "cut" in notebooks.values() and "not-reached" in notebooks.values()
+    assert outcome["pack"] == "ok" and (out / "results.tgz").is_file()
+    assert sorted(p.name for p in out.iterdir()) == ["gpu_run.log", "results.tgz", "status.txt"]

@@ -651,7 +651,7 @@ def markdown(report: dict) -> str:
            f"split of {report['data']['root']}), compile={st['compile']}, cuda_graphs={st['cuda_graphs']}, "
            f"cudnn.benchmark={report['cudnn_benchmark_in_effect']} (both pipelines), budget {st['max_seconds']} s"
            + (" (--quick)" if st["quick"] else "") + f"; naive degradation with {report['naive_degrade_backend']}.",
-           "", "Training columns: images/s at each scale and mixed-scale (a scale per batch). Inference at "
+           "", "Training columns: images/s at each scale and mixed-scale (the six scales cycled, one per batch). Inference at "
            f"{scale_name(INFER_SCALE)}. Peak memory: {mem}. Speed-up = fast / naive (inference: naive time / fast time).",
            "", f"- fast: {report['definitions']['fast']}", f"- naive: {report['definitions']['naive']}",
            f"- mixed: {report['definitions']['mixed']}",

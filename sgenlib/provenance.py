@@ -301,7 +301,7 @@ def run_in_group(cmd: list[str]) -> int:
     """Run `cmd` in its own process group; end it (and its descendants) when this process gets
     SIGINT/SIGTERM/SIGHUP or when the process that started this one dies (even by kill -9)."""
     parent = os.getppid()
-    proc = subprocess.Popen(cmd, start_new_session=True)
+    proc = subprocess.Popen(cmd, start_new_session=True, close_fds=False)   # keeps run_all.sh's stderr pipe (fd 63)
 
     def stop(signum, _frame=None):
         _end_tree(proc)

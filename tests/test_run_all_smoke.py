@@ -43,6 +43,13 @@ def test_tables_for_sgen_and_sgen_mse(smoke):
     assert "SMOKE" in md and "no border crop" in md
 
 
+def test_training_progress_reaches_the_terminal(smoke):
+    """The trainer's progress lines (stderr of the notebook's kernel) come out on run_all.sh's own
+    stderr while 02 runs, not only inside the executed notebook."""
+    _, _, proc = smoke
+    assert "[train SGEN] step" in proc.stderr and "[train SGEN-MSE] step" in proc.stderr
+
+
 def test_per_image_metrics(smoke):
     out, _, _ = smoke
     manifest = json.loads((out / "data_manifest.json").read_text())

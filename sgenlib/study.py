@@ -1,5 +1,8 @@
 """The stages the notebooks call: load data, train models, evaluate them, and write tables.
 
+This module reads and writes the run folders; the tables themselves are built and written by
+:mod:`sgenlib.tables` from plain frames (study calls tables, never the other way).
+
 Folders (relative paths are taken from the checkout's root, see sgenlib.paths):
   results/<profile>/   what is published: tables/, figures/, eval/, training/, gallery/, provenance/
   runs/<profile>/      checkpoints and trained generators (ignored by git)
@@ -19,12 +22,12 @@ import pandas as pd
 import torch
 
 from . import data as celeba
-from . import metrics
+from . import metrics, tables
 from .archs import MODELS, model_label
 from .degrade import DEFAULT_LUMA, DegradeOptions
 from .evaluate import TestSet, evaluate, skimage_agreement, time_inference, write_gallery
 from .inference import load_generator
-from .paper import SCALES, paper_results, scale_name
+from .paper import SCALES, scale_name
 from .paths import resolve_project_path
 from .profiles import get_profile
 from .train import TrainConfig, device_name, train
@@ -212,33 +215,37 @@ def load_eval(study: Study, models: list[str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def compare_with_paper(per_image: pd.DataFrame, models: list[str]) -> pd.DataFrame:
-    """Ours (mean, 95% CI) beside the paper's PSNR / SSIM per model and scale, with the difference.
-    A model or scale we did not run shows as missing (NaN)."""
-    ours = metrics.summarize(per_image)
-    if ours.empty:
-        ours = pd.DataFrame(columns=["model", "scale", "psnr_db", "psnr_ci_low", "psnr_ci_high", "ssim",
-                                     "ssim_ci_low", "ssim_ci_high", "n_images"])
-    paper = paper_results().drop_duplicates(["model", "scale"])
-    grid = pd.DataFrame([{"model": m, "scale": scale_name(s)} for m in models for s in SCALES])
-    out = grid.merge(ours, on=["model", "scale"], how="left").merge(
-        paper[["model", "scale", "psnr_db", "ssim", "mos"]].rename(
-            columns={"psnr_db": "paper_psnr_db", "ssim": "paper_ssim", "mos": "paper_mos"}),
-        on=["model", "scale"], how="left")
-    out["psnr_diff_db"] = out["psnr_db"] - out["paper_psnr_db"]
-    out["ssim_diff"] = out["ssim"] - out["paper_ssim"]
-    cols = ["model", "scale", "psnr_db", "psnr_ci_low", "psnr_ci_high", "paper_psnr_db", "psnr_diff_db",
-            "ssim", "ssim_ci_low", "ssim_ci_high", "paper_ssim", "ssim_diff", "paper_mos", "n_images"]
-    return out[[c for c in cols if c in out.columns]]
+def _run_files(study: Study, model: str) -> tuple[Path, Path] | None:
+    """(summary, losses.csv) of a model's run: the copies in results/<profile>/training/, else the
+    run folder's own train_summary.json and losses.csv; None when it was not trained in this profile."""
+    for summary, losses in ((study.results / "training" / f"{model}_summary.json",
+                             study.results / "training" / f"{model}_losses.csv"),
+                            (study.runs / model / "train_summary.json", study.runs / model / "losses.csv")):
+        if summary.is_file():
+            return summary, losses
+    return None
 
 
 def run_summary(study: Study, model: str) -> dict | None:
     """A model's recorded run summary (results/.../training/<model>_summary.json, else the run's
     own train_summary.json); None when it was not trained in this profile."""
-    for path in (study.results / "training" / f"{model}_summary.json", study.runs / model / "train_summary.json"):
-        if path.is_file():
-            return json.loads(path.read_text())
-    return None
+    files = _run_files(study, model)
+    return json.loads(files[0].read_text()) if files else None
+
+
+def training_summaries(study: Study, models) -> pd.DataFrame:
+    """One row per model from its run summary (run_summary): model plus tables.SUMMARY_KEYS, and
+    tables.STEADY_KEY from its losses.csv (tables.steady_seconds_per_step); NaN when not trained."""
+    rows = []
+    for m in models:
+        files = _run_files(study, m)
+        summary = json.loads(files[0].read_text()) if files else {}
+        losses = pd.read_csv(files[1]) if files and files[1].is_file() else None
+        steady = tables.steady_seconds_per_step(losses, (summary.get("config") or {}).get("log_every", np.nan),
+                                                summary.get("resumed_from_step"))
+        rows.append({"model": m, **{k: summary.get(k, np.nan) for k in tables.SUMMARY_KEYS},
+                     tables.STEADY_KEY: steady})
+    return pd.DataFrame(rows, columns=["model", *tables.SUMMARY_KEYS, tables.STEADY_KEY])
 
 
 def precision_label(study: Study, df: pd.DataFrame) -> str:
@@ -266,7 +273,8 @@ def trained_labels(study: Study) -> dict[str, str]:
 
 
 def write_table(study: Study, df: pd.DataFrame, stem: str, title: str, notes: list[str] = ()) -> Path:
-    """tables/<stem>.csv and tables/<stem>.md (title, the run's scale, the metric convention). The
+    """tables/<stem>.csv and tables/<stem>.md (tables.write_table: title, the run's scale, the metric
+    convention, the notes, the table). The
     title says when the models of the table were trained in bf16 (their run summaries' amp_bf16); a
     cell that is exactly a model name is written as that model's trained label (trained_labels)."""
     title = title + precision_label(study, df)
@@ -276,8 +284,6 @@ def write_table(study: Study, df: pd.DataFrame, stem: str, title: str, notes: li
         for c in df.columns:
             if not pd.api.types.is_numeric_dtype(df[c]):
                 df[c] = df[c].map(lambda v: labels.get(v, v) if isinstance(v, str) else v)
-    csv_path = study.out("tables", f"{stem}.csv")
-    df.to_csv(csv_path, index=False, float_format="%.6g")
     m = study.manifest or {}
     p = study.profile
     header = [f"# {title}", "",
@@ -288,19 +294,20 @@ def write_table(study: Study, df: pd.DataFrame, stem: str, title: str, notes: li
               f"{p['batch_size']}; width x{p['width']}; device {device_name(study.device)}.",
               "", metrics.CONVENTION.format(channel=study.degrade.color), ""]
     header += [f"- {n}" for n in notes] + ([""] if notes else [])
-    md = "\n".join(header) + "\n" + _markdown(df) + "\n"
-    study.out("tables", f"{stem}.md").write_text(md)
-    return csv_path
+    return tables.write_table(study.results / "tables", df, stem, header)
 
 
-def _markdown(df: pd.DataFrame) -> str:
-    def fmt(v):
-        if isinstance(v, float):
-            return "—" if np.isnan(v) else f"{v:.4g}" if abs(v) < 1 else f"{v:.2f}"
-        return str(v)
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines)
+def write_per_scale_tables(study: Study, table: pd.DataFrame, stem: str, split_stems: tuple[str, str] | None,
+                           title: str, notes=()) -> list[Path]:
+    """tables/<stem>.csv/.md (every scale, long form) and, with `split_stems`, the paper's two
+    tables of three scales each in its layout (tables.paper_layout, a row per model)."""
+    paths = [write_table(study, table, stem, title, list(notes))]
+    if split_stems:
+        for part_stem, scales in zip(split_stems, tables.paper_split()):
+            wide = tables.paper_layout(table, scales)
+            paths.append(write_table(study, wide, part_stem, f"{title}: scales {scales[0]} to {scales[-1]} "
+                                     "(the paper's layout; ours beside 'paper')", list(notes)))
+    return paths
 
 
 def timing_table(study: Study, models: list[str], amp: bool = False) -> pd.DataFrame:

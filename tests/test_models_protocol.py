@@ -22,7 +22,7 @@ from sgenlib.archs.discriminator import GAPDiscriminator
 from sgenlib.archs.sgen import SGU, AvgFusion, ConcatFusion, MaxFusion
 from sgenlib.archs.srresnet import SRGANDiscriminator
 from sgenlib.archs.urdgn import URDGNDiscriminator
-from sgenlib.complexity import count_params
+from sgenlib.complexity import COMPLEXITY_COLUMNS, complexity_of_models, count_params
 from sgenlib.inference import load_generator, restore
 from sgenlib.paper import ABLATION_MODELS, SCALES, SOTA_MODELS, paper_n_study, paper_results, scale_name
 from sgenlib import study as S
@@ -301,7 +301,7 @@ def test_n_study_table():
                               T.STEADY_KEY: [0.5, 1.0, 2.0]})
     timing = pd.DataFrame({"model": models, "ms_per_image_batch1": [1.0, 2.0, 3.0],
                            "images_per_s_batched": [9.0, 8.0, 7.0]})
-    cx = T.complexity_of_models(models, widths=(W, 1.0))
+    cx = complexity_of_models(models, widths=(W, 1.0))
     t = T.n_study_table(per_image, summaries, timing, cx, width=W)
     assert list(t.columns) == T.N_STUDY_COLUMNS and list(t["n_levels"]) == [2, 3, 4]
     paper = paper_n_study()
@@ -334,15 +334,15 @@ def test_n_study_table():
 
 
 def test_complexity_of_all_twelve_models():
-    cx = T.complexity_of_models(widths=(W,))
-    assert list(cx.columns) == T.COMPLEXITY_COLUMNS and list(cx["model"]) == list(MODELS)
+    cx = complexity_of_models(widths=(W,))
+    assert list(cx.columns) == COMPLEXITY_COLUMNS and list(cx["model"]) == list(MODELS)
     assert (cx["gflops"] > 0).all() and (cx["size"] == "208x176").all()
     for rec in cx.to_dict("records"):
         assert rec["params"] == count_params(build_generator(rec["model"], width=W))
         assert np.isnan(rec["d_params_m"]) != MODELS[rec["model"]].adversarial
     n4 = cx.set_index("model").loc["SGEN-MSE-N4"]
     assert n4.computed_at == "224x192" and n4.size_multiple == 32
-    paper = T.complexity_of_models(["SGEN"], widths=(1.0,)).iloc[0]
+    paper = complexity_of_models(["SGEN"], widths=(1.0,)).iloc[0]
     assert 20 < paper.gflops < 30 and paper.params > 2e7  # meta device: paper width costs nothing
 
 
@@ -351,7 +351,7 @@ def test_summaries_notes_written_tables_and_gallery(tmp_path, faces, monkeypatch
     st = open_study("smoke", results_dir=str(tmp_path / "results"), runs_dir=str(tmp_path / "runs"),
                     cache_dir=str(tmp_path / "cache"), device="cpu", width=W, steps=1, batch_size=2)
     # SRGAN not trained yet: its content loss is unknown, not an error
-    summaries = T.training_summaries(st, ["SRGAN", "SRCNN"])
+    summaries = S.training_summaries(st, ["SRGAN", "SRCNN"])
     assert summaries["train_seconds"].isna().all()
     assert any("unknown" in n for n in T.content_loss_notes(summaries))
     for name in ("SRCNN", "URDGN"):
@@ -359,7 +359,7 @@ def test_summaries_notes_written_tables_and_gallery(tmp_path, faces, monkeypatch
               faces, st.runs / name, device="cpu", progress=False)
     (st.runs / "SRGAN").mkdir(parents=True)
     (st.runs / "SRGAN" / "train_summary.json").write_text(json.dumps({"content_loss": "mse", "steps": 1}))
-    summaries = T.training_summaries(st, ["SRGAN", "SRCNN", "URDGN"])
+    summaries = S.training_summaries(st, ["SRGAN", "SRCNN", "URDGN"])
     assert summaries.set_index("model").loc["SRCNN", "steps"] == 1
     assert [n for n in T.content_loss_notes(summaries) if "'mse'" in n and "SRGAN (MSE content)" in n]
     table = T.sota_table(synthetic_per_image(["SRCNN", "URDGN", "SRGAN", "input"]), summaries=summaries)
@@ -367,7 +367,7 @@ def test_summaries_notes_written_tables_and_gallery(tmp_path, faces, monkeypatch
     assert "SRGAN" not in set(table["model"]) and (table["model"] == "SRGAN (MSE content)").sum() == 6
     assert set(T.paper_layout(table, T.paper_split()[0])["model"]) >= {"SRGAN (MSE content)"}
     notes = T.per_scale_notes(table, None, "none/", summaries)
-    paths = T.write_per_scale_tables(st, table, "t34", ("t3", "t4"), "Tables 3-4 test", notes)
+    paths = S.write_per_scale_tables(st, table, "t34", ("t3", "t4"), "Tables 3-4 test", notes)
     assert [p.name for p in paths] == ["t34.csv", "t3.csv", "t4.csv"]
     md = (st.results / "tables" / "t34.md").read_text()
     assert "SRGAN (MSE content): content loss 'mse'" in md and "SMOKE" in md

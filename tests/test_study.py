@@ -100,7 +100,7 @@ def test_table5_times_are_ratios_beside_the_papers(tmp_path):
             {"model": m, "steps": 6, "train_seconds": 100.0, "config": {"log_every": 2}, "resumed_from_step": None}))
         pd.DataFrame({"step": range(1, 7), "seconds": [50.0, 50.0] + [slow] * 4}).to_csv(
             st.out("training", f"{m}_losses.csv"), index=False)
-    summaries = T.training_summaries(st, models)
+    summaries = S.training_summaries(st, models)
     assert list(summaries[T.STEADY_KEY]) == [0.5, 1.0, 1.5]                 # warm-up window left out
     timing = pd.DataFrame({"model": models, "ms_per_image_batch1": [1.0, 2.0, 3.0], "precision": ["fp32"] * 3,
                            "images_per_s_batched": [1.0, 1.0, 1.0], "device": ["cpu"] * 3})

@@ -34,19 +34,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .paper import SCALES, paper_n_study, paper_results, scale_name
+from .paper import (ABLATION_MODELS, BASELINE_MODELS, N_STUDY_MODELS, PAPER_STEPS, SCALES, paper_n_study,
+                    paper_results, scale_name)
 
-PAPER_STEPS = 500_000
-"""Steps the authors trained (batch 64): every claims table states ours against it."""
 ALPHA = 0.05
 N_BOOT = 10_000
-ABLATIONS = ["SGEN", "MEN", "AEN", "CEN"]
-BASELINES = ["SRCNN", "SRResNet", "SRGAN", "RED-Net", "URDGN"]
-N_STUDY = {"SGEN-MSE-N2": 2, "SGEN-MSE": 3, "SGEN-MSE-N4": 4}
 STATEMENTS: dict[str, list[tuple[str, str]]] = {
-    "SGEN-MSE best of Tables 1-4": [("SGEN-MSE", m) for m in ABLATIONS + BASELINES],
+    "SGEN-MSE best of Tables 1-4": [("SGEN-MSE", m) for m in ABLATION_MODELS + BASELINE_MODELS
+                                    if m != "SGEN-MSE"],
     "CEN > AEN > MEN": [("CEN", "AEN"), ("AEN", "MEN")],
-    "every baseline below SGEN-MSE": [("SGEN-MSE", m) for m in BASELINES],
+    "every baseline below SGEN-MSE": [("SGEN-MSE", m) for m in BASELINE_MODELS],
     "N=4 > N=3 > N=2 (MSE-only)": [("SGEN-MSE-N4", "SGEN-MSE"), ("SGEN-MSE", "SGEN-MSE-N2")],
 }
 """The paper's statements, each the conjunction of the claims 'A > B' it lists."""
@@ -178,10 +175,11 @@ def combine(verdicts: list[str]) -> str:
 
 def paper_difference(a: str, b: str, metric: str) -> float:
     """The paper's mean-over-six-scales difference A - B (Tables 1-4; Table 5 for the N study)."""
-    if a in N_STUDY and b in N_STUDY:
+    n_of = {m: n for n, m in N_STUDY_MODELS.items()}
+    if a in n_of and b in n_of:
         t5 = paper_n_study().set_index("n_levels")
         if metric in t5:
-            return float(t5[metric][N_STUDY[a]] - t5[metric][N_STUDY[b]])
+            return float(t5[metric][n_of[a]] - t5[metric][n_of[b]])
     p = paper_results().drop_duplicates(["model", "scale"])
     if metric not in p:
         return np.nan

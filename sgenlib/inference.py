@@ -9,7 +9,7 @@ import torch.nn as nn
 from PIL import Image
 
 from .archs import build_generator, forward_padded
-from .degrade import DEFAULT_LUMA, LUMA, to_model_range, to_pixel_range
+from .degrade import DEFAULT_LUMA, rgb_to_gray, to_model_range, to_pixel_range
 
 MIN_SIDE = 16
 WHOLE_IMAGE_PIXELS = 1024 * 1024
@@ -71,8 +71,7 @@ def _as_array(image, channels: int, luma: str) -> np.ndarray:
     if arr.shape[0] < MIN_SIDE or arr.shape[1] < MIN_SIDE:
         raise ValueError(f"image is {arr.shape[0]}x{arr.shape[1]}; restore() needs sides of at least {MIN_SIDE} px")
     if channels == 1 and arr.ndim == 3:
-        r, g, b = LUMA[luma]
-        arr = r * arr[..., 0] + g * arr[..., 1] + b * arr[..., 2]
+        arr = rgb_to_gray(arr, luma)                            # float: the luma weights, unrounded
     if channels == 3 and arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=-1)
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)

@@ -11,7 +11,6 @@ Folders (relative paths are taken from the checkout's root, see sgenlib.paths):
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import warnings
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from .archs import MODELS, model_label
 from .degrade import DEFAULT_LUMA, DegradeOptions
 from .evaluate import TestSet, evaluate, skimage_agreement, time_inference, write_gallery
 from .inference import load_generator
-from .paper import SCALES, scale_name
+from .paper import SCALES, model_key, scale_name
 from .paths import resolve_project_path
 from .profiles import get_profile
 from .train import TrainConfig, device_name, train
@@ -72,30 +71,42 @@ def open_study(profile: str = "smoke", results_dir: str = "results", runs_dir: s
                  seed, torch.device(dev))
 
 
-def default_data_root() -> str:
-    return os.environ.get("CELEBA_ROOT", "data/celeba")
+def _load_split(study: Study, source: celeba.CelebA, split: str, on_corrupt: str) -> tuple[np.ndarray, list[str]]:
+    p = study.profile
+    return celeba.load_split(source, split, p["split_mode"], study.seed, p["limit"], color=study.degrade.color,
+                             luma=study.degrade.luma, cache_dir=study.cache, on_corrupt=on_corrupt)
+
+
+def _test_set(study: Study, images: np.ndarray, names: list[str]) -> TestSet:
+    study.test = TestSet(images, [celeba.image_id(n) for n in names], study.degrade, study.seed, SCALES,
+                         study.device)
+    return study.test
 
 
 def load_data(study: Study, data_root: str | None = None, on_corrupt: str = "skip") -> Study:
-    """Open CelebA, split it, decode (or load from cache) train and test, write the manifest."""
-    root = resolve_project_path(data_root or default_data_root())  # "" or None: $CELEBA_ROOT or data/celeba
-    source = celeba.open_celeba(root)
+    """Open CelebA (data_root, else $CELEBA_ROOT, else data/celeba: data.resolve_root), decode (or
+    load from cache) the train and test splits, write the manifest."""
+    source = celeba.open_celeba(celeba.resolve_root(data_root))
     prof = study.profile
-    splits = celeba.make_splits(source, prof["split_mode"], study.seed, prof["limit"])
-    for split in ("train", "test"):
-        if not splits[split]:
-            raise celeba.CelebAError(f"the {split} split of {root} is empty (split mode {prof['split_mode']!r})")
-    kw = dict(color=study.degrade.color, luma=study.degrade.luma, cache_dir=study.cache, on_corrupt=on_corrupt)
-    study.train_images, train_kept = celeba.load_images(source, splits["train"], desc="decode train", **kw)
-    test_images, test_kept = celeba.load_images(source, splits["test"], desc="decode test", **kw)
-    splits = {**splits, "train": train_kept, "test": test_kept}
+    study.train_images, train_kept = _load_split(study, source, "train", on_corrupt)
+    test_images, test_kept = _load_split(study, source, "test", on_corrupt)
+    splits = {**celeba.make_splits(source, prof["split_mode"], study.seed, prof["limit"]),
+              "train": train_kept, "test": test_kept}
     study.manifest = celeba.manifest(source, splits, prof["split_mode"], study.seed, prof["limit"])
     study.manifest["degrade"] = study.degrade.as_dict()
-    study.test = TestSet(test_images, [celeba.image_id(n) for n in test_kept], study.degrade, study.seed,
-                         SCALES, study.device)
+    _test_set(study, test_images, test_kept)
     path = study.out("data_manifest.json")
     path.write_text(json.dumps(study.manifest, indent=1))
     return study
+
+
+def load_test_set(study: Study, data_root: str | None = None, on_corrupt: str = "skip") -> TestSet:
+    """The study's test split as a TestSet (also set as study.test), without decoding the training
+    split (load_data also does; for the full profiles that is ~160,000 faces) and without
+    rewriting the data manifest: what the viewer needs. Same split, cache, ids, images and
+    degraded inputs as load_data (a test checks this)."""
+    source = celeba.open_celeba(celeba.resolve_root(data_root))
+    return _test_set(study, *_load_split(study, source, "test", on_corrupt))
 
 
 def data_summary(study: Study) -> pd.DataFrame:
@@ -339,10 +350,9 @@ def update_gallery(study: Study, models: list[str] | None = None, progress: bool
                           backend=study.profile["metric_backend"])
     if old is not None and len(old) and set(old["image_id"]) == set(index["image_id"]):
         kept = old[~old["model"].isin(set(index["model"]))]
-        order = {m: i for i, m in enumerate(["ground_truth", "input", *MODELS])}
         scales = {scale_name(s): i for i, s in enumerate(SCALES)}
         index = (pd.concat([index, kept], ignore_index=True)
-                 .assign(_s=lambda d: d["scale"].map(scales), _m=lambda d: d["model"].map(order).fillna(len(order)))
+                 .assign(_s=lambda d: d["scale"].map(scales), _m=lambda d: d["model"].map(model_key))
                  .sort_values(["_s", "_m", "image_id"], kind="stable").drop(columns=["_s", "_m"])
                  .reset_index(drop=True))
         index.to_csv(old_path, index=False)

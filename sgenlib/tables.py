@@ -30,12 +30,9 @@ from . import metrics
 from .archs import MODELS, model_label
 from .complexity import padded_scales
 from .mos import stats as mos_stats
-from .paper import (ABLATION_MODELS, PAPER_INFERENCE_S_PER_IMAGE, SCALES, SOTA_MODELS, paper_n_study,
-                    paper_results, scale_name)
+from .paper import (ABLATION_MODELS, N_STUDY_MODELS, PAPER_INFERENCE_S_PER_IMAGE, PAPER_N_PER_SCALE,
+                    PAPER_N_SUBJECTS, SCALES, SOTA_MODELS, paper_n_study, paper_results, scale_name)
 from .paths import resolve_project_path
-
-N_STUDY_MODELS: dict[int, str] = {2: "SGEN-MSE-N2", 3: "SGEN-MSE", 4: "SGEN-MSE-N4"}
-"""Table 5: N -> the model of sgenlib.archs.MODELS trained with MSE only at that N."""
 
 FLOOR = "input"
 """The degraded network input scored as if it were a restoration: the floor every model must beat."""
@@ -217,9 +214,10 @@ def missing_models(table: pd.DataFrame) -> list[str]:
 def mos_note(ratings: pd.DataFrame | None, ratings_dir) -> str:
     if ratings is None or not len(ratings):
         return (f"MOS (ours): no ratings in {ratings_dir}, so our MOS columns are empty (NaN); collect them with "
-                "notebook 06 (sgenlib.mos rating app). paper_mos: 18 subjects, scores 1-5, 48 images per scale.")
+                f"notebook 06 (sgenlib.mos rating app). paper_mos: {PAPER_N_SUBJECTS} subjects, scores 1-5, "
+                f"{PAPER_N_PER_SCALE} images per scale.")
     return (f"MOS (ours): {len(ratings)} ratings from {ratings['rater'].nunique()} rater(s) in {ratings_dir}; "
-            f"CI: {mos_stats.CI_METHOD}. paper_mos: 18 subjects, 48 images per scale.")
+            f"CI: {mos_stats.CI_METHOD}. paper_mos: {PAPER_N_SUBJECTS} subjects, {PAPER_N_PER_SCALE} images per scale.")
 
 
 def content_loss_notes(summaries: pd.DataFrame | None) -> list[str]:

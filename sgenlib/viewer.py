@@ -42,15 +42,14 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from . import data as celeba
 from . import metrics
-from .archs import MODELS
 from .degrade import DEFAULT_LUMA
 from .evaluate import TestSet, restore_batches
 from .inference import MIN_SIDE, _as_array, _model_channels, load_generator, pixel_array, restore
-from .paper import SCALES, parse_scale, scale_name
+from .paper import REFERENCES, parse_scale, scale_name, sort_models
 from .paths import resolve_project_path
 from .profiles import short_run_note
+from .study import load_test_set, open_study, trained_labels
 
-REFERENCES = ("ground_truth", "input")
 TITLES = {"ground_truth": "ground truth (HR)", "input": "degraded input"}
 MAX_ID_OPTIONS = 1000            # ids offered in the combobox (any test id can still be typed)
 MAX_UPLOAD_BYTES = 25 * 2**20
@@ -127,12 +126,6 @@ def default_ticks(models) -> set[str]:
     if len(models) <= 4:
         return set(models)
     return {m for m in DEFAULT_TICKED if m in models} or set(models[:4])
-
-
-def sort_models(models) -> list[str]:
-    """The paper's order (sgenlib.archs.MODELS), then any other name alphabetically."""
-    order = list(MODELS)
-    return sorted(dict.fromkeys(models), key=lambda m: (order.index(m), "") if m in order else (len(order), m))
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,25 +239,6 @@ class LiveSource:
                 self._cache.move_to_end(ck)
             out.append(self._cache[ck])
         return out, missing
-
-
-def load_test_set(study, data_root: str | None = None, on_corrupt: str = "skip") -> TestSet:
-    """The study's test split as a TestSet, without decoding the training split (which
-    study.load_data also does; for the full profiles that is ~160,000 faces) and without rewriting
-    the data manifest. Same calls and arguments as study.load_data, so it reads the same cache
-    and gives the same ids, images and degraded inputs (a test checks this)."""
-    from .study import default_data_root
-    root = data_root or default_data_root()
-    source = celeba.open_celeba(root)
-    prof = study.profile
-    splits = celeba.make_splits(source, prof["split_mode"], study.seed, prof["limit"])
-    if not splits["test"]:
-        raise celeba.CelebAError(f"the test split of {root} is empty (split mode {prof['split_mode']!r})")
-    images, kept = celeba.load_images(source, splits["test"], desc="decode test", color=study.degrade.color,
-                                      luma=study.degrade.luma, cache_dir=study.cache, on_corrupt=on_corrupt)
-    study.test = TestSet(images, [celeba.image_id(n) for n in kept], study.degrade, study.seed, SCALES,
-                         study.device)
-    return study.test
 
 
 def load_generators(runs_dir, device="cpu", channels: int | None = None) -> tuple[dict, list[str]]:
@@ -821,7 +795,6 @@ def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", 
     neither, the widget says what to run first. Relative folders are taken from the checkout's root.
     show_models: the models ticked at start (None: see default_ticks).
     """
-    from .study import default_data_root, open_study
     results_dir, runs_dir, cache_dir = (resolve_project_path(p) for p in (results_dir, runs_dir, cache_dir))
     st = open_study(profile, str(results_dir), str(runs_dir), str(cache_dir), color=color, luma=luma,
                     clip_noise=clip_noise, seed=seed, device=device, **overrides)
@@ -831,9 +804,8 @@ def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", 
     if live:
         gens, notes = load_generators(st.runs, st.device, st.degrade.channels)
     if gens:
-        root = str(resolve_project_path(data_root or default_data_root()))
         try:
-            test = load_test_set(st, root)
+            test = load_test_set(st, data_root)
             source = LiveSource(test, gens)
             status = (f"<b>LIVE</b> [{profile}]: restorations computed now by {', '.join(gens)} "
                       f"(<code>{html.escape(str(st.runs))}/&lt;model&gt;/generator.pt</code>) on {st.device}; "
@@ -860,7 +832,6 @@ def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", 
                       f"<code>{html.escape(str(st.runs))}</code> and no gallery at "
                       f"<code>{html.escape(str(gallery_dir))}</code>. Run 02_sgen (run_all.sh) first.")
     if source is not None:
-        from .study import trained_labels
         source.titles = {**TITLES, **trained_labels(st)}
     if notes:
         status += "<br><small>" + "<br>".join(html.escape(n) for n in notes) + "</small>"

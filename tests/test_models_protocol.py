@@ -24,7 +24,8 @@ from sgenlib.archs.srresnet import SRGANDiscriminator
 from sgenlib.archs.urdgn import URDGNDiscriminator
 from sgenlib.complexity import COMPLEXITY_COLUMNS, complexity_of_models, count_params
 from sgenlib.inference import load_generator, restore
-from sgenlib.paper import ABLATION_MODELS, SCALES, SOTA_MODELS, paper_n_study, paper_results, scale_name
+from sgenlib.paper import (ABLATION_MODELS, N_STUDY_MODELS, PAPER_MODELS, SCALES, SOTA_MODELS, model_key, paper_n_study,
+                           paper_results, scale_name, sort_models)
 from sgenlib import study as S
 from sgenlib.study import open_study
 from sgenlib.train import LOSS_COLUMNS, TrainConfig, Trainer, train
@@ -54,9 +55,14 @@ def faces():
 # --------------------------------------------------------------------------------------------
 def test_models_table_is_the_papers_twelve():
     assert list(MODELS) == PAPER_TWELVE
-    assert set(ABLATION_MODELS) | set(SOTA_MODELS) | set(T.N_STUDY_MODELS.values()) == set(MODELS)
-    assert T.N_STUDY_MODELS == {2: "SGEN-MSE-N2", 3: "SGEN-MSE", 4: "SGEN-MSE-N4"}
-    assert {m for m, s in MODELS.items() if s.arch == "SGEN"} == SGEN_FAMILY
+    assert set(ABLATION_MODELS) | set(SOTA_MODELS) | set(N_STUDY_MODELS.values()) == set(MODELS)
+    assert N_STUDY_MODELS == {2: "SGEN-MSE-N2", 3: "SGEN-MSE", 4: "SGEN-MSE-N4"}
+    assert SGEN_FAMILY == {"SGEN", "SGEN-MSE", "MEN", "AEN", "CEN", "SGEN-MSE-N2", "SGEN-MSE-N4"}
+    # one model order everywhere (tables, galleries, figures, viewer, MOS): the references, MODELS', then by name
+    assert PAPER_MODELS == list(MODELS)
+    assert sort_models(["zeta", "URDGN", "input", "SGEN-MSE-N4", "SGEN", "alpha", "ground_truth", "SGEN"]) == [
+        "ground_truth", "input", "SGEN", "URDGN", "SGEN-MSE-N4", "alpha", "zeta"]
+    assert sorted(reversed(PAPER_MODELS), key=model_key) == PAPER_MODELS
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -295,7 +301,7 @@ def test_paper_layout_splits_the_scales_as_the_paper():
 
 
 def test_n_study_table():
-    models = list(T.N_STUDY_MODELS.values())
+    models = list(N_STUDY_MODELS.values())
     per_image = synthetic_per_image(models[:2])            # N = 4 not trained
     summaries = pd.DataFrame({"model": models, "steps": [10, 10, 10], "train_seconds": [5.0, 10.0, 20.0],
                               T.STEADY_KEY: [0.5, 1.0, 2.0]})

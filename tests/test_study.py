@@ -93,8 +93,9 @@ def test_table5_times_are_ratios_beside_the_papers(tmp_path):
     import numpy as np
     import pandas as pd
     from sgenlib import tables as T
+    from sgenlib.paper import N_STUDY_MODELS
     st = _study(tmp_path)
-    models = list(T.N_STUDY_MODELS.values())
+    models = list(N_STUDY_MODELS.values())
     for m, slow in zip(models, (0.5, 1.0, 1.5)):
         st.out("training", f"{m}_summary.json").write_text(json.dumps(
             {"model": m, "steps": 6, "train_seconds": 100.0, "config": {"log_every": 2}, "resumed_from_step": None}))

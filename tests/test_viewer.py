@@ -300,7 +300,7 @@ def test_open_viewer_chooses_its_source(runs, gallery, tmp_path):
     # the test-only loader gives what the study's load_data gives
     st = S.load_data(S.open_study("smoke", str(results), str(runs), str(cache), device="cpu"), str(data))
     st2 = S.open_study("smoke", str(results), str(runs), str(cache), device="cpu")
-    test = V.load_test_set(st2, str(data))
+    test = S.load_test_set(st2, str(data))
     assert test.ids == st.test.ids == ["000006", "000007"]
     assert torch.equal(test.images, st.test.images)
     assert torch.equal(test.at_scale((128, 96))[0], st.test.at_scale((128, 96))[0])

@@ -62,7 +62,7 @@ MODELS: dict[str, ModelSpec] = {
     "SGEN-MSE-N2": ModelSpec("SGEN", {"fusion": "sgu", "n_levels": 2}, note="N = 2, MSE only (Table 5)"),
     "SGEN-MSE-N4": ModelSpec("SGEN", {"fusion": "sgu", "n_levels": 4}, note="N = 4, MSE only (Table 5)"),
 }
-SGEN_FAMILY = {"SGEN", "SGEN-MSE", "MEN", "AEN", "CEN", "SGEN-MSE-N2", "SGEN-MSE-N4"}
+SGEN_FAMILY = {name for name, spec in MODELS.items() if spec.arch == "SGEN"}
 
 
 def model_label(name: str, content_loss: str | None = None) -> str:

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..tables import markdown_table
-from .plan import PAPER_N_PER_SCALE, PAPER_N_SUBJECTS, sort_scales
+from ..paper import PAPER_N_PER_SCALE, PAPER_N_SUBJECTS
+from .plan import sort_scales
 from .proxy import NR_METRIC
 from .stats import CI_METHOD, MosReport
 

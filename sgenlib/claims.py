@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .mos.stats import holm
 from .paper import (ABLATION_MODELS, BASELINE_MODELS, N_STUDY_MODELS, PAPER_STEPS, SCALES, paper_n_study,
                     paper_results, scale_name)
 
@@ -137,20 +138,6 @@ def bootstrap_test(d: np.ndarray, n_boot: int = N_BOOT, alpha: float = ALPHA, se
     v = w / (1 + a * w) if 1 + a * w > 0 else w
     beta = stats.norm.cdf(v - z0)
     out["p"] = float(min(1.0, 2 * min(beta, 1 - beta)))
-    return out
-
-
-def holm(p) -> np.ndarray:
-    """Holm's step-down adjusted p-values (NaN entries are not tested and stay NaN)."""
-    p = np.asarray(p, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    m = len(ok)
-    order = ok[np.argsort(p[ok], kind="stable")]
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        out[i] = running
     return out
 
 

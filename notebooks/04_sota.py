@@ -54,7 +54,7 @@ S.train_models(st, models)
 per_image = S.evaluate_models(st, models)
 ratings = T.load_ratings(ratings_dir)
 summaries = S.training_summaries(st, models)   # rows named as trained, e.g. 'SRGAN (MSE content)'
-table = T.sota_table(per_image, ratings, summaries=summaries)
+table = T.per_scale_table(per_image, models, ratings, summaries=summaries)
 notes = T.per_scale_notes(table, ratings, ratings_dir, summaries)
 S.write_per_scale_tables(st, table, 'table3_4_sota', ('table3_sota', 'table4_sota'), 'Tables 3-4: SGEN, SGEN-MSE and five baselines per scale, ours beside the paper', notes)
 display(Markdown('\n'.join(f'- {n}' for n in notes)))

@@ -34,9 +34,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .archs import MODELS
 from .mos.stats import holm
 from .paper import (ABLATION_MODELS, BASELINE_MODELS, N_STUDY_MODELS, PAPER_STEPS, SCALES, paper_n_study,
                     paper_results, scale_name)
+from .study import load_eval_seeds, run_summary, write_table
 
 ALPHA = 0.05
 N_BOOT = 10_000
@@ -257,8 +259,6 @@ def claims_notes(steps: dict[str, int | float], batch: dict[str, int | float], s
 def claims_tables(study, models=None, n_boot: int = N_BOOT) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Decide the claims on a study's scores (every training of every model) and write
     tables/claims.*, claims_statements.* and claims_details.* with their notes."""
-    from .archs import MODELS
-    from .study import load_eval_seeds, run_summary, write_table
     models = list(models or MODELS)
     per_image = load_eval_seeds(study, models)
     claims, statements, details = check_claims(per_image, n_boot=n_boot)

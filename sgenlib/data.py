@@ -204,6 +204,12 @@ def _sha256(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
 
 
+def names_sha256(names: list[str]) -> str:
+    """sha256 of a list of file names: a split's names in a run's identity, whichever entry point
+    (study or the training command line) trains it."""
+    return _sha256(list(names))
+
+
 def manifest(data: CelebA, splits: dict[str, list[str]], mode: str, seed: int,
              limit=None) -> dict:
     """What a result was computed on: ids per split, counts, the hash of the folder's file list

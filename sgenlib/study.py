@@ -153,7 +153,7 @@ def _train_data_info(study: Study) -> dict:
     m = study.manifest or {}
     ids = (m.get("ids") or {}).get("train") or []
     return {"root": m.get("root"), "split_mode": m.get("split_mode"), "seed": m.get("seed"),
-            "train_images": len(ids), "train_names_sha256": celeba._sha256(ids) if ids else None,
+            "train_images": len(ids), "train_names_sha256": celeba.names_sha256(ids) if ids else None,
             "train_content_sha256": m.get("train_content_sha256")}
 
 

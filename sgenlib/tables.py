@@ -30,8 +30,8 @@ from . import metrics
 from .archs import MODELS, model_label
 from .complexity import padded_scales
 from .mos import stats as mos_stats
-from .paper import (ABLATION_MODELS, N_STUDY_MODELS, PAPER_INFERENCE_S_PER_IMAGE, PAPER_N_PER_SCALE,
-                    PAPER_N_SUBJECTS, SCALES, SOTA_MODELS, paper_n_study, paper_results, scale_name)
+from .paper import (N_STUDY_MODELS, PAPER_INFERENCE_S_PER_IMAGE, PAPER_N_PER_SCALE, PAPER_N_SUBJECTS, SCALES,
+                    paper_n_study, paper_results, scale_name)
 from .paths import resolve_project_path
 
 FLOOR = "input"
@@ -171,18 +171,6 @@ def per_scale_table(per_image, models, ratings: pd.DataFrame | None = None, floo
     t["model"] = t["model"].map(lambda m: labels.get(m, m))
     t.attrs["has_ratings"] = ratings is not None and len(ratings) > 0
     return t
-
-
-def ablation_table(per_image, ratings: pd.DataFrame | None = None, models=ABLATION_MODELS,
-                   floor: bool = True, summaries: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Tables 1-2 (SGEN, SGEN-MSE, MEN, AEN, CEN) at the six scales; see :func:`per_scale_table`."""
-    return per_scale_table(per_image, models, ratings, floor, summaries)
-
-
-def sota_table(per_image, ratings: pd.DataFrame | None = None, models=SOTA_MODELS,
-               floor: bool = True, summaries: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Tables 3-4 (SGEN, SGEN-MSE, SRCNN, SRResNet, SRGAN, RED-Net, URDGN); see :func:`per_scale_table`."""
-    return per_scale_table(per_image, models, ratings, floor, summaries)
 
 
 def paper_split() -> tuple[list[str], list[str]]:

@@ -229,11 +229,11 @@ def _paper(model, scale, col):
     return p.loc[(model, scale), col]
 
 
-@pytest.mark.parametrize("builder,models", [(T.ablation_table, ABLATION_MODELS), (T.sota_table, SOTA_MODELS)])
-def test_per_scale_table_columns_values_and_missing_model(builder, models):
+@pytest.mark.parametrize("models", [ABLATION_MODELS, SOTA_MODELS], ids=["tables1-2", "tables3-4"])
+def test_per_scale_table_columns_values_and_missing_model(models):
     missing = models[-1]
     per_image = synthetic_per_image([m for m in models if m != missing] + ["input"])
-    t = builder(per_image)
+    t = T.per_scale_table(per_image, models)
     assert list(t.columns) == T.PER_SCALE_COLUMNS
     assert list(dict.fromkeys(t["model"])) == [*models, "input"]
     assert len(t) == 6 * (len(models) + 1)
@@ -264,7 +264,8 @@ def test_per_scale_table_columns_values_and_missing_model(builder, models):
 
 
 def test_tables_without_any_scores_are_nan_not_errors():
-    for t in (T.ablation_table(None), T.sota_table(synthetic_per_image(["input"]).iloc[:0])):
+    for t in (T.per_scale_table(None, ABLATION_MODELS),
+              T.per_scale_table(synthetic_per_image(["input"]).iloc[:0], SOTA_MODELS)):
         assert list(t.columns) == T.PER_SCALE_COLUMNS
         assert t["psnr_db"].isna().all() and t["paper_psnr_db"].notna().all()
     t5 = T.n_study_table(None)
@@ -277,7 +278,7 @@ def test_our_mos_only_from_ratings():
     ratings = pd.DataFrame([{"rater": r, "image_id": f"{i:06d}.jpg", "scale": "128x96", "model": "SGEN",
                              "score": s, "time": "2024-01-01T00:00:00"}
                             for r, scores in (("r1", (4, 5)), ("r2", (3, 4))) for i, s in enumerate(scores)])
-    t = T.ablation_table(per_image, ratings)
+    t = T.per_scale_table(per_image, ABLATION_MODELS, ratings)
     cell = t[(t.model == "SGEN") & (t.scale == "128x96")].iloc[0]
     assert cell.mos == pytest.approx(4.0) and cell.mos_n_ratings == 4 and cell.mos_n_raters == 2
     assert cell.mos_ci_low < 4.0 < cell.mos_ci_high
@@ -289,7 +290,7 @@ def test_our_mos_only_from_ratings():
 
 
 def test_paper_layout_splits_the_scales_as_the_paper():
-    t = T.ablation_table(synthetic_per_image(ABLATION_MODELS))
+    t = T.per_scale_table(synthetic_per_image(ABLATION_MODELS), ABLATION_MODELS)
     first, second = T.paper_split()
     assert first == SCALE_NAMES[:3] and second == SCALE_NAMES[3:]
     wide = T.paper_layout(t, first)
@@ -368,7 +369,8 @@ def test_summaries_notes_written_tables_and_gallery(tmp_path, faces, monkeypatch
     summaries = S.training_summaries(st, ["SRGAN", "SRCNN", "URDGN"])
     assert summaries.set_index("model").loc["SRCNN", "steps"] == 1
     assert [n for n in T.content_loss_notes(summaries) if "'mse'" in n and "SRGAN (MSE content)" in n]
-    table = T.sota_table(synthetic_per_image(["SRCNN", "URDGN", "SRGAN", "input"]), summaries=summaries)
+    table = T.per_scale_table(synthetic_per_image(["SRCNN", "URDGN", "SRGAN", "input"]), SOTA_MODELS,
+                              summaries=summaries)
     # SRGAN fell back to pixel MSE: its rows say so in every table (and every figure drawn from it)
     assert "SRGAN" not in set(table["model"]) and (table["model"] == "SRGAN (MSE content)").sum() == 6
     assert set(T.paper_layout(table, T.paper_split()[0])["model"]) >= {"SRGAN (MSE content)"}

@@ -217,13 +217,13 @@ def content_loss_notes(summaries: pd.DataFrame | None) -> list[str]:
         m = rec["model"]
         if m not in MODELS or MODELS[m].content_loss != "vgg":
             continue
-        used = rec.get("content_loss")
+        used, adv = rec.get("content_loss"), f"{MODELS[m].adv_weight:g}"
         if used == "vgg19_54":
             notes.append(f"{m} content loss used: 'vgg19_54' (VGG19 phi_5,4 features, ImageNet weights from the "
-                         "local torch hub cache), + 1e-3 adversarial, as Ledig et al.")
+                         f"local torch hub cache), + {adv} adversarial, as Ledig et al.")
         elif used == "mse":
             notes.append(f"{model_label(m, used)}: content loss 'mse' (no VGG19 ImageNet weights in the local torch "
-                         "hub cache; they cannot be downloaded here), so this row is SRResNet + pixel MSE + 1e-3 "
+                         f"hub cache; they cannot be downloaded here), so this row is SRResNet + pixel MSE + {adv} "
                          "adversarial, not the paper's SRGAN with its VGG loss.")
         else:
             notes.append(f"{m} content loss used: unknown (no run summary: not trained in this profile).")

@@ -96,41 +96,66 @@ def skimage_agreement(model: nn.Module | None, test: TestSet, n_images: int = 8,
 
 @torch.no_grad()
 def time_inference(model: nn.Module, in_channels: int = 1, scale=(208, 176), batch_size: int = 64,
-                   repeats: int = 20, device=None, amp: bool | None = None) -> dict:
-    """Inference time at batch 1 (ms/image) and batched (images/s), after warm-up; on CUDA in
-    bf16 autocast with channels_last when amp is on (the default there), else in the precision
-    restore_batches scores in (fp32; TF32 convolutions where cuDNN allows them). The result's
-    'precision' says which."""
+                   repeats: int = 20, device=None, amp: bool | None = None, min_seconds: float | None = None,
+                   cuda_graph: bool = True) -> dict:
+    """Inference time at batch 1 (ms/image) and batched (images/s), timed as benchmarks/bench.py
+    times its fast pipeline: on CUDA the model itself is converted to channels_last (converting
+    only a 1-channel input is a no-op) and runs in bf16 autocast when amp is on (the default
+    there); batch 1 replays a CUDA graph where capture works (else eager, and the reason is
+    recorded). Each batch size: 3 warm-up calls, then at least `repeats` calls and at least
+    `min_seconds` (default 0.25 s on CUDA, 0 on a CPU). The model's memory format is restored.
+    Without amp it times the precision restore_batches scores in; the result's 'precision' says which."""
+    from .speed import cuda_graph_or_none
     device = torch.device(device or next(model.parameters()).device)
-    amp = (device.type == "cuda") if amp is None else amp
+    on_cuda = device.type == "cuda"
+    amp = on_cuda if amp is None else amp
+    min_seconds = (0.25 if on_cuda else 0.0) if min_seconds is None else min_seconds
     model.eval()
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    fmt = torch.channels_last if amp else torch.contiguous_format
+    sync = (lambda: torch.cuda.synchronize(device)) if on_cuda else (lambda: None)
+    fmt = torch.channels_last if on_cuda else torch.contiguous_format
+    weights = [p for p in model.parameters() if p.dim() == 4]
+    was_cl = bool(weights) and all(p.is_contiguous(memory_format=torch.channels_last) for p in weights)
+    model.to(memory_format=fmt)
 
-    def bench(b, n):
-        x = torch.randn(b, in_channels, *scale, device=device).contiguous(memory_format=fmt)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            for _ in range(2):
-                forward_padded(model, x)
-            sync()
-            t = time.perf_counter()
+    def run(fn, x, n):
+        for _ in range(3):
+            fn(x)
+        sync()
+        calls, t = 0, time.perf_counter()
+        while True:
             for _ in range(n):
-                forward_padded(model, x)
+                fn(x)
+            calls += n
             sync()
-        return (time.perf_counter() - t) / n
+            elapsed = time.perf_counter() - t
+            if elapsed >= min_seconds:
+                return elapsed / calls
 
-    t1 = bench(1, repeats)
-    tb = bench(batch_size, max(1, repeats // 4))
+    def eager(x):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            return forward_padded(model, x)
+
+    try:
+        x1 = torch.randn(1, in_channels, *scale, device=device).contiguous(memory_format=fmt)
+        xb = torch.randn(batch_size, in_channels, *scale, device=device).contiguous(memory_format=fmt)
+        graph, why = (cuda_graph_or_none(lambda t: forward_padded(model, t), x1, amp=amp, clone=False)
+                      if cuda_graph else (None, "not asked for"))
+        t1 = run(graph if graph is not None else eager, x1, max(1, repeats))
+        tb = run(eager, xb, max(1, repeats))
+    finally:
+        if not was_cl:
+            model.to(memory_format=torch.contiguous_format)
     return {"scale": scale_name(scale), "ms_per_image_batch1": 1000 * t1, "batch_size": batch_size,
             "images_per_s_batched": batch_size / tb, "amp_bf16": amp, "precision": precision_name(device, amp),
+            "channels_last": on_cuda, "batch1_path": "cuda_graph" if graph is not None else f"eager ({why})",
             "device": str(device)}
 
 
 def precision_name(device: torch.device, amp: bool) -> str:
-    """How a forward pass computes: 'bf16 autocast, channels_last', 'fp32 (TF32 convolutions)'
+    """How a forward pass computes: 'bf16 autocast', 'fp32 (TF32 convolutions)'
     (CUDA with cuDNN's TF32 allowed, torch's default) or 'fp32'."""
     if amp:
-        return "bf16 autocast, channels_last"
+        return "bf16 autocast"
     if torch.device(device).type == "cuda" and torch.backends.cudnn.allow_tf32:
         return "fp32 (TF32 convolutions)"
     return "fp32"

@@ -32,9 +32,27 @@ READS_ENV = "SGEN_STAGE_READS"
 """run_all.sh names a file here; sgenlib appends to it every checkpoint / generator a stage reads."""
 
 
+DEVICE_COMMIT_FILE = ".device_commit"
+"""Written into the carried tree by scripts/prepare_device_carry.sh ("commit <sha>", "dirty <bool>")."""
+
+
+def _device_commit(cwd: str | Path) -> dict | None:
+    """The commit recorded in .device_commit at the checkout's root, when there is one."""
+    from .paths import project_root
+    for folder in (Path(cwd), project_root()):
+        path = folder / DEVICE_COMMIT_FILE
+        if path.is_file():
+            fields = dict(line.split(" ", 1) for line in path.read_text().splitlines() if " " in line)
+            if fields.get("commit"):
+                dirty = {"true": True, "false": False}.get(fields.get("dirty", "").strip())
+                return {"commit": fields["commit"].strip(), "dirty": dirty, "source": DEVICE_COMMIT_FILE}
+    return None
+
+
 def git_commit(cwd: str | Path = ".") -> dict:
     """HEAD and whether tracked files differ from it; where the checkout has no git metadata (a copy
-    of the tree on another machine), the commit given in $SGEN_GIT_COMMIT, marked as such."""
+    of the tree on another machine): the commit given in $SGEN_GIT_COMMIT, else the one written
+    into .device_commit by scripts/prepare_device_carry.sh, marked with its source."""
     def git(*args):
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True).stdout.strip()
     try:
@@ -42,8 +60,12 @@ def git_commit(cwd: str | Path = ".") -> dict:
         dirty = bool(git("status", "--porcelain", "--untracked-files=no")) if commit else None
     except OSError:
         commit, dirty = "", None
-    if not commit and os.environ.get("SGEN_GIT_COMMIT"):
+    if not commit and os.environ.get("SGEN_GIT_COMMIT", "unknown") != "unknown":
         return {"commit": os.environ["SGEN_GIT_COMMIT"], "dirty": None, "source": "SGEN_GIT_COMMIT"}
+    if not commit:
+        recorded = _device_commit(cwd)
+        if recorded is not None:
+            return recorded
     return {"commit": commit or None, "dirty": dirty}
 
 

@@ -7,6 +7,9 @@ Both compute the same function as the eager module (tests/test_speed_options.py 
   and runs the eager module from then on. :meth:`CompiledWithFallback.probe` compiles (forward and,
   for training, backward) on given input shapes up front, so that a failure is found before any
   optimizer step is taken (inductor compiles the backward graph lazily, at the first backward).
+* :func:`cudnn_benchmark` switches cuDNN's per-shape algorithm search on for a block and restores
+  the previous setting afterwards (the trainer scopes it to its loop, so evaluation, gallery and
+  timing shapes are not autotuned unless their caller asks).
 * :class:`CudaGraphInference` captures one inference forward pass (fixed input shape, dtype and
   memory format; optional bf16 autocast) in a CUDA graph and replays it, which removes the Python
   and kernel-launch cost of every layer at batch 1. Inputs of another shape run eagerly.
@@ -20,6 +23,17 @@ from typing import Callable, Iterable
 
 import torch
 import torch.nn as nn
+
+
+@contextlib.contextmanager
+def cudnn_benchmark(enabled: bool):
+    """``torch.backends.cudnn.benchmark = enabled`` inside the block; the previous value after it."""
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = bool(enabled)
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = before
 
 
 def _short(e: BaseException, n: int = 400) -> str:
@@ -76,10 +90,13 @@ class CompiledWithFallback(nn.Module):
               context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> bool:
         """Compile now for each input (forward, then backward of the mean output when `backward`),
         under `context()` (the autocast the caller will use: dynamo guards on it). Leaves the
-        parameters' .grad as None. Returns whether the compiled path survived; seconds in
+        parameters' .grad as None and every buffer as it found it (a train-mode forward moves
+        BatchNorm's running statistics and its batch counter: a speed option must not change
+        what is computed). Returns whether the compiled path survived; seconds in
         `self.probe_seconds`."""
         t0 = time.perf_counter()
         params = [p for p in self.module.parameters() if p.requires_grad]
+        saved = [(b, b.detach().clone()) for b in self.module.buffers()]
         try:
             for x in inputs:
                 if self._compiled is None:
@@ -100,6 +117,9 @@ class CompiledWithFallback(nn.Module):
         finally:
             for p in params:
                 p.grad = None
+            with torch.no_grad():
+                for b, value in saved:
+                    b.copy_(value)
             self.probe_seconds = time.perf_counter() - t0
         return self.active
 

@@ -60,6 +60,7 @@ from .degrade import DEFAULT_LUMA, LUMA, DegradeOptions, degrade_batch
 from .optim import BASELINE_OPTIM, build_optimizer, run_settings
 from .paper import SCALES
 from .provenance import folder_lock, note_read
+from .speed import cudnn_benchmark
 
 PROGRESS_LINE_S = 10.0  # at most one progress line on stderr per this many seconds (plus the last step)
 LOSS_COLUMNS = ["step", "scale", "loss_g", "content", "adversarial", "loss_d", "seconds"]
@@ -441,8 +442,7 @@ class Trainer:
             raise ValueError(f"batch_size {cfg.batch_size} is not divisible by the {self.world} processes")
         self.device = torch.device(device) if device is not None else default_device()
         on_cuda = self.device.type == "cuda"
-        if on_cuda:
-            torch.backends.cudnn.benchmark = True   # six input shapes, each autotuned once
+        self.cudnn_benchmark = on_cuda     # six input shapes, each autotuned once: inside run() only
         if on_cuda and self.device.index is None:
             self.device = torch.device("cuda", torch.cuda.current_device())
         self.amp = cfg.amp == "bf16" or (cfg.amp == "auto" and on_cuda)
@@ -483,16 +483,49 @@ class Trainer:
         self.step, self.elapsed, self.last_losses = 0, 0.0, None
         self._zero = torch.zeros((), device=self.device)
         self._gen = torch.Generator(device=self.device)
-        self.compiled = None                                 # the CompiledWithFallback, when asked for
-        g_fwd = self.G
+        self.compiled = self.compiled_d = None               # the CompiledWithFallbacks, when asked for
+        g_fwd, d_fwd = self.G, self.D
         if cfg.compile:
             g_fwd = self._compile_generator()
-        self.G_run, self.D_run = g_fwd, self.D
-        if self.world > 1:
-            ids = [self.device.index] if on_cuda else None
-            self.G_run = nn.parallel.DistributedDataParallel(g_fwd, device_ids=ids)
             if self.D is not None:
-                self.D_run = nn.parallel.DistributedDataParallel(self.D, device_ids=ids)
+                d_fwd = self._compile_discriminator()
+        self.G_run, self.D_run = g_fwd, d_fwd
+        self.D_in_g = d_fwd                                  # D in G's loss: unwrapped (no DDP hooks)
+        if self.world > 1:
+            self._wrap_ddp(g_fwd, d_fwd, on_cuda)
+
+    def _wrap_ddp(self, g_fwd: nn.Module, d_fwd: nn.Module | None, on_cuda: bool) -> None:
+        """DistributedDataParallel for G and D. Gradients all-reduce straight from their buckets
+        (gradient_as_bucket_view) on a graph that is the same every step (static_graph).
+
+        D runs twice per step (real, then fake) before one backward. DDP's default buffer
+        broadcast before each forward rewrites BatchNorm's running statistics in place between
+        the two calls, and torch 2.11 then stops loss_d.backward() with "modified by an inplace
+        operation" (2.12+ keeps the version counter). So D gets broadcast_buffers=False and one
+        explicit broadcast of rank 0's buffers before its first forward of each step
+        (`_sync_d_buffers`): rank 0's statistics, the ones checkpointed, evolve exactly as under
+        DDP's default (rank 0 only ever receives its own), and every rank starts each D step from
+        them. G runs once per step, so its default broadcast is kept."""
+        ids = [self.device.index] if on_cuda else None
+        kw = dict(device_ids=ids, gradient_as_bucket_view=True, static_graph=True)
+        self.G_run = nn.parallel.DistributedDataParallel(g_fwd, **kw)
+        if self.D is not None:
+            self.D_run = nn.parallel.DistributedDataParallel(d_fwd, broadcast_buffers=False, **kw)
+            self._d_buffers = [b for b in self.D.buffers()]
+
+    def _sync_d_buffers(self) -> None:
+        """Rank 0's D buffers (BatchNorm running statistics and counters) to every rank: one
+        broadcast per dtype per step, of the buffers flattened into one tensor."""
+        if self.world == 1 or not getattr(self, "_d_buffers", None):
+            return
+        for dtype in dict.fromkeys(b.dtype for b in self._d_buffers):
+            group = [b for b in self._d_buffers if b.dtype == dtype]
+            flat = torch.cat([b.reshape(-1) for b in group])
+            dist.broadcast(flat, 0)
+            offset = 0
+            for b in group:
+                b.copy_(flat[offset:offset + b.numel()].view_as(b))
+                offset += b.numel()
 
     def _content_loss(self):
         if self.spec.content_loss == "vgg":
@@ -506,35 +539,52 @@ class Trainer:
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
 
-    def _compile_generator(self) -> nn.Module:
-        """torch.compile G (static shapes), then compile forward and backward now on every scale
-        of the run at this rank's batch shape, so a compiler failure falls back to eager before
-        the first optimizer step (and before DDP wraps the module)."""
+    def _compile_probed(self, module: nn.Module, multiple: int):
+        """torch.compile `module` (static shapes: one graph per scale, each compiled once and
+        cached), then compile forward and backward now on every scale of the run at this rank's
+        batch shape, so a compiler failure falls back to eager before the first optimizer step
+        (and before DDP wraps the module). The probe leaves weights, gradients and buffers as
+        they were; its seconds are the compile time, reported apart from training time."""
         from .speed import CompiledWithFallback
-        wrapper = CompiledWithFallback(self.G, backend=self.cfg.compile_backend, dynamic=False)
+        cfg = torch._dynamo.config          # G: six shapes; D: six, each also inside G's loss
+        name = "recompile_limit" if hasattr(cfg, "recompile_limit") else "cache_size_limit"
+        setattr(cfg, name, max(getattr(cfg, name), 4 * len(self.cfg.scales) + 8))
+        wrapper = CompiledWithFallback(module, backend=self.cfg.compile_backend, dynamic=False)
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         shard = self.cfg.batch_size // self.world
-        m = self.size_multiple
         shapes = []
         for h, w in self.cfg.scales:
-            shape = (shard, self.degrade.channels, h + (-h) % m, w + (-w) % m)
+            shape = (shard, self.degrade.channels, h + (-h) % multiple, w + (-w) % multiple)
             if shape not in shapes:
                 shapes.append(shape)
         probes = (torch.zeros(sh, device=self.device).contiguous(memory_format=fmt) for sh in shapes)
-        self.G.train()
+        module.train()
         wrapper.probe(probes, backward=True, context=self._autocast)
-        self.compiled = wrapper
         return wrapper
+
+    def _compile_generator(self) -> nn.Module:
+        self.compiled = self._compile_probed(self.G, self.size_multiple)
+        return self.compiled
+
+    def _compile_discriminator(self) -> nn.Module:
+        """D sees the targets and G's cropped outputs: the scales themselves, no padding."""
+        self.compiled_d = self._compile_probed(self.D, 1)
+        return self.compiled_d
 
     def speed_info(self) -> dict:
         """How this run executes (recorded in the summary; none of it changes what is computed
         beyond floating-point rounding)."""
         return {"amp_bf16": self.amp, "channels_last": self.channels_last, "fused_adam": self.fused_adam,
+                "cudnn_benchmark": self.cudnn_benchmark,
                 "compile": self.cfg.compile,
                 "compile_backend": self.cfg.compile_backend if self.cfg.compile else None,
                 "compile_active": bool(self.compiled is not None and self.compiled.active),
                 "compile_error": self.compiled.error if self.compiled is not None else None,
-                "compile_probe_s": round(getattr(self.compiled, "probe_seconds", 0.0), 2) if self.compiled else None}
+                "compile_probe_s": round(getattr(self.compiled, "probe_seconds", 0.0), 2) if self.compiled else None,
+                "compile_d_active": bool(self.compiled_d.active) if self.compiled_d is not None else None,
+                "compile_d_error": self.compiled_d.error if self.compiled_d is not None else None,
+                "compile_d_probe_s": (round(getattr(self.compiled_d, "probe_seconds", 0.0), 2)
+                                      if self.compiled_d is not None else None)}
 
     # ---- state -------------------------------------------------------------------------------
     @property
@@ -636,7 +686,9 @@ class Trainer:
         return torch.stack([loss_g, content, adv, loss_d])
 
     def _d_step(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """One D step on real vs (detached) fake, eq. (12); returns the detached loss."""
+        """One D step on real vs (detached) fake, eq. (12); returns the detached loss. Under DDP,
+        rank 0's D buffers reach every rank first (_sync_d_buffers)."""
+        self._sync_d_buffers()
         with self._autocast():
             real_logits, fake_logits = self.D_run(real), self.D_run(fake)
         loss_d = losses.discriminator_loss(real_logits, fake_logits)
@@ -655,7 +707,7 @@ class Trainer:
                 p.requires_grad_(False)
             try:
                 with self._autocast():
-                    adversarial = losses.adversarial_loss(self.D(fake))
+                    adversarial = losses.adversarial_loss(self.D_in_g(fake))
             finally:
                 for p in self._d_params:
                     p.requires_grad_(True)
@@ -755,7 +807,12 @@ class Trainer:
     def run(self, stop_after: int | None = None) -> dict:
         """Train to cfg.steps, resuming from checkpoint.pt if present. `stop_after` ends the call
         after that many steps without a final checkpoint (how the tests interrupt a run).
-        Rank 0 holds the run folder's lock throughout (a second writer stops at once, naming it)."""
+        Rank 0 holds the run folder's lock throughout (a second writer stops at once, naming it).
+        cuDNN's algorithm search (self.cudnn_benchmark, on for CUDA) is on for this call only."""
+        with cudnn_benchmark(self.cudnn_benchmark):
+            return self._run(stop_after)
+
+    def _run(self, stop_after: int | None) -> dict:
         if self.rank != 0:
             self._claim_result(None)
             return self._train_loop(stop_after)

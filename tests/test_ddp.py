@@ -13,7 +13,8 @@ SGEN-MSE at a tiny width on a tiny uint8 array, and
 * a DDP run interrupted after step 3 (last checkpoint at step 2) and resumed by both ranks ends
   with weights identical to the uninterrupted DDP run, both ranks having resumed from step 2,
   and with one losses.csv row per step written by rank 0;
-* the adversarial SGEN (D with BatchNorm, so no single-process twin) trains under DDP;
+* the adversarial SGEN (D with BatchNorm, so no single-process twin) trains under DDP, also on
+  torch 2.11 (D without DDP's buffer broadcast; rank 0's statistics broadcast once per step);
 * the command line runs under torchrun (2 CPU processes, real faces): rank 0 alone prints and
   writes, and the run folder is complete.
 Takes ~35 s on a 2-core CPU.
@@ -84,6 +85,15 @@ def _worker(rank: int, port: int, root: str) -> None:
         Trainer(cfg(), images(), root / "ddp_cut", device="cpu", progress=False).run(stop_after=3)
         out["resumed"] = train(cfg(), images(), root / "ddp_cut", device="cpu", progress=False)
         out["gan"] = train(cfg("SGEN", steps=2), images(), root / "ddp_gan", device="cpu", progress=False)
+        t = Trainer(cfg("SGEN", steps=2), images(), root / "ddp_bn", device="cpu", progress=False)
+        t.run()
+        before = torch.cat([b.float().flatten() for b in t.D.buffers()])
+        t._sync_d_buffers()
+        after = torch.cat([b.float().flatten() for b in t.D.buffers()])
+        torch.save({"before": before, "after": after,
+                    "d_ddp": [t.D_run.broadcast_buffers, t.D_run.gradient_as_bucket_view, t.D_run.static_graph],
+                    "g_ddp": [t.G_run.broadcast_buffers, t.G_run.gradient_as_bucket_view, t.G_run.static_graph]},
+                   root / f"bn_rank{rank}.pt")
         (root / f"rank{rank}.json").write_text(json.dumps(out))
     finally:
         dist.destroy_process_group()
@@ -150,6 +160,18 @@ def test_ddp_adversarial_model_trains(ddp_runs):
     rows = _losses(root / "ddp_gan")
     assert len(rows) == 2 and all(float(r["loss_d"]) > 0 and float(r["adversarial"]) > 0 for r in rows)
     assert (root / "ddp_gan" / "generator.pt").is_file()
+
+
+def test_ddp_discriminator_buffers_synced_once_per_step(ddp_runs):
+    """D runs with broadcast_buffers=False (torch 2.11 stops loss_d.backward() after DDP's
+    broadcast between D's two forwards) and one explicit broadcast of rank 0's BatchNorm
+    statistics per step: rank 0 keeps its own, the other ranks receive them."""
+    root = ddp_runs[0]
+    r0, r1 = (torch.load(root / f"bn_rank{r}.pt", weights_only=True) for r in range(WORLD))
+    assert r0["d_ddp"] == [False, True, True] and r0["g_ddp"] == [True, True, True]
+    assert not torch.equal(r0["before"], r1["before"])          # each rank's own statistics after its step
+    assert torch.equal(r0["after"], r0["before"])               # rank 0 keeps its own
+    assert torch.equal(r1["after"], r0["before"])               # the others receive rank 0's
 
 
 def test_ddp_gradient_matches_single_process(ddp_runs):

@@ -113,6 +113,32 @@ def test_trainer_compile_aot_eager_matches_eager(tmp_path):
         assert rel(comp[k], eager[k]) <= RTOL_AOT, k
 
 
+def test_trainer_compiles_the_discriminator_too(tmp_path):
+    """compile=True compiles D as well (its two forwards in D's step and its pass in G's loss);
+    after three SGEN steps D's weights and BatchNorm statistics and the logged losses match eager
+    within the aot_eager bound. The compile time is reported apart (compile_*_probe_s)."""
+    images = np.random.default_rng(0).integers(0, 256, size=(4, 1, 218, 178), dtype=np.uint8)
+    te = Trainer(_cfg(), images, tmp_path / "eager", device="cpu", progress=False)
+    te.run()
+    tc = Trainer(_cfg(compile=True, compile_backend="aot_eager"), images, tmp_path / "compiled", device="cpu",
+                 progress=False)
+    tc.run()
+    info = tc.speed_info()
+    assert info["compile_d_active"] and info["compile_d_error"] is None and info["compile_d_probe_s"] >= 0
+    assert te.speed_info()["compile_d_active"] is None
+    de, dc = te.D.state_dict(), tc.D.state_dict()
+    for k in de:
+        if de[k].is_floating_point():
+            assert rel(dc[k], de[k]) <= RTOL_AOT, k
+        else:
+            assert torch.equal(dc[k], de[k]), k                  # BatchNorm's batch counter
+    le = (tmp_path / "eager" / "losses.csv").read_text().splitlines()[1:]
+    lc = (tmp_path / "compiled" / "losses.csv").read_text().splitlines()[1:]
+    for a, b in zip(le, lc):
+        va, vb = (np.array([float(x) for x in r.split(",")[2:6]]) for r in (a, b))
+        assert np.allclose(vb, va, rtol=RTOL_AOT, atol=1e-7), (a, b)
+
+
 def test_trainer_compile_failure_trains_eagerly(tmp_path):
     images = np.random.default_rng(0).integers(0, 256, size=(4, 1, 218, 178), dtype=np.uint8)
     _, eager = _train_weights(_cfg(model="SGEN-MSE"), images, tmp_path / "eager")
@@ -162,3 +188,87 @@ def test_cuda_graph_inference_matches_eager(amp, channels_last, bound):
     other = torch.randn(1, 1, 128, 96, device="cuda").contiguous(memory_format=fmt)
     runner(other)                                            # another shape runs eagerly
     assert runner.eager_calls == 1
+
+
+# ---- speed options leave no trace on what is computed later -------------------------------------
+def test_cudnn_benchmark_is_scoped():
+    """sgenlib.speed.cudnn_benchmark restores the previous value, also after an error; the trainer
+    sets it inside run() only (it used to switch it on for the whole process)."""
+    from sgenlib.speed import cudnn_benchmark
+    before = torch.backends.cudnn.benchmark
+    try:
+        torch.backends.cudnn.benchmark = False
+        with cudnn_benchmark(True):
+            assert torch.backends.cudnn.benchmark
+        assert not torch.backends.cudnn.benchmark
+        with pytest.raises(KeyError), cudnn_benchmark(True):
+            raise KeyError
+        assert not torch.backends.cudnn.benchmark
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
+def test_trainer_scopes_cudnn_benchmark_to_its_loop(tmp_path):
+    imgs = np.random.default_rng(0).integers(0, 256, (4, 1, 218, 178), dtype=np.uint8)
+    t = Trainer(TrainConfig(model="SRCNN", steps=2, batch_size=2, width=0.0625, log_every=1), imgs, tmp_path,
+                device="cpu", progress=False)
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = False
+    try:
+        assert not torch.backends.cudnn.benchmark            # building a Trainer changes nothing
+        t.cudnn_benchmark = True                             # what a CUDA trainer asks for
+        inside = []
+        step = t.train_step
+        t.train_step = lambda k: (inside.append(torch.backends.cudnn.benchmark), step(k))[1]
+        summary = t.run()
+        assert inside == [True, True] and summary["cudnn_benchmark"] is True
+        assert not torch.backends.cudnn.benchmark            # restored after the loop
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
+def test_compile_probe_leaves_batchnorm_statistics_unchanged():
+    """The probe runs forward and backward in train mode; BatchNorm's running statistics and its
+    batch counter must be as before it (backend 'eager': no compiler needed on a CPU)."""
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                            torch.nn.Conv2d(4, 1, 3, padding=1))
+    m[1].running_mean.fill_(0.25)
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    wrapper = CompiledWithFallback(m, backend="eager")
+    m.train()
+    assert wrapper.probe([torch.randn(2, 1, 16, 16) + 3.0, torch.randn(2, 1, 12, 8)], backward=True)
+    after = m.state_dict()
+    for k, v in before.items():
+        assert torch.equal(after[k], v), k
+    assert all(p.grad is None for p in m.parameters())
+
+
+def test_time_inference_repeats_and_restores_the_model():
+    from sgenlib.evaluate import time_inference
+    calls = []
+
+    class Counting(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(1, 1, 3, padding=1)
+
+        def forward(self, x):
+            calls.append(x.shape[0])
+            return self.conv(x)
+
+    m = Counting()
+    r = time_inference(m, 1, scale=(32, 24), batch_size=4, repeats=7, device="cpu", min_seconds=0.05)
+    assert calls.count(1) >= 3 + 7 and calls.count(4) >= 3 + 7          # warm-up + at least `repeats`
+    assert r["ms_per_image_batch1"] > 0 and r["images_per_s_batched"] > 0
+    assert r["batch1_path"].startswith("eager") and r["channels_last"] is False
+    assert m.conv.weight.is_contiguous()                                  # the model as it was
+
+
+@cuda
+def test_time_inference_on_cuda_uses_channels_last_and_a_graph():
+    from sgenlib.evaluate import time_inference
+    g = build_generator("SGEN-MSE", in_channels=1, width=0.25).cuda()
+    r = time_inference(g, 1, batch_size=8, repeats=5)
+    assert r["channels_last"] and r["batch1_path"] == "cuda_graph", r
+    assert all(p.is_contiguous() for p in g.parameters())                 # restored afterwards

@@ -205,9 +205,10 @@ def _sha256(obj) -> str:
 
 
 def names_sha256(names: list[str]) -> str:
-    """sha256 of a list of file names: a split's names in a run's identity, whichever entry point
-    (study or the training command line) trains it."""
-    return _sha256(list(names))
+    """sha256 of a split's image ids (image_id: '000001.jpg' and '000001' count the same): the
+    training split in a run's identity, the same whichever entry point (study or the training
+    command line) trains it."""
+    return _sha256([image_id(n) for n in names])
 
 
 def manifest(data: CelebA, splits: dict[str, list[str]], mode: str, seed: int,

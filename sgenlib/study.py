@@ -116,11 +116,9 @@ def data_summary(study: Study) -> pd.DataFrame:
 
 
 def train_config(study: Study, model: str, **overrides) -> TrainConfig:
-    p = study.profile
-    kw = dict(steps=p["steps"], batch_size=p["batch_size"], width=p["width"], ckpt_every=p["ckpt_every"],
-              log_every=p["log_every"], seed=study.seed)
-    kw.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainConfig(model=model, **kw)
+    """`model`'s TrainConfig in this study: TrainConfig.from_profile with the study's seed."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return TrainConfig.from_profile(study.profile, model, **{"seed": study.seed, **given})
 
 
 def seed_runs(study: Study, model: str) -> list[tuple[int, Path]]:

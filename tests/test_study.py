@@ -119,3 +119,17 @@ def test_table5_times_are_ratios_beside_the_papers(tmp_path):
     notes = " ".join(T.n_study_notes(t, timing))
     assert "N=2: 20 h = 0.77" in notes and "N=4: 35 h = 1.35" in notes and "in fp32 on cpu" in notes
     assert np.isnan(T.n_study_table(None)["train_time_ratio"]).all()
+
+
+def test_command_line_and_study_key_the_same_training_data(tmp_path, celeba_dir):
+    """One split loader: the training command line decodes the study's train split and records
+    the same names hash in the run identity (a run trained by one is resumed by the other)."""
+    import numpy as np
+    from sgenlib import data
+    from sgenlib.train import load_train_images
+    st = S.load_data(S.open_study("smoke", results_dir=str(tmp_path / "r"), runs_dir=str(tmp_path / "runs"),
+                                  cache_dir=str(tmp_path / "c")), str(celeba_dir))
+    images, info = load_train_images(str(celeba_dir), st.profile, st.degrade, st.seed, st.cache)
+    assert np.array_equal(images, st.train_images)
+    assert info["train_names_sha256"] == data.names_sha256(st.manifest["ids"]["train"])
+    assert info["train_content_sha256"] == st.manifest["train_content_sha256"]

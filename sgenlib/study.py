@@ -283,9 +283,9 @@ def trained_labels(study: Study) -> dict[str, str]:
 
 def write_table(study: Study, df: pd.DataFrame, stem: str, title: str, notes: list[str] = ()) -> Path:
     """tables/<stem>.csv and tables/<stem>.md (tables.write_table: title, the run's scale, the metric
-    convention, the notes, the table). The
-    title says when the models of the table were trained in bf16 (their run summaries' amp_bf16); a
-    cell that is exactly a model name is written as that model's trained label (trained_labels)."""
+    convention, the notes, the table). The title says when the models of the table were trained in
+    bf16 (their run summaries' amp_bf16); a cell that is exactly a model name is written as that
+    model's trained label (trained_labels)."""
     title = title + precision_label(study, df)
     labels = trained_labels(study)
     if labels:

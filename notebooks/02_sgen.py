@@ -31,7 +31,6 @@ overrides = {}             # profile settings to change, e.g. {"steps": 100}
 models = ["SGEN", "SGEN-MSE"]
 
 # %%
-from IPython.display import Markdown, display
 from sgenlib import figures, study as S, tables as T
 
 st = S.open_study(profile, results_dir, runs_dir, cache_dir, color=color, luma=luma,

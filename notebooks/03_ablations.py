@@ -40,7 +40,6 @@ st = S.open_study(profile, results_dir, runs_dir, cache_dir, color=color, luma=l
 S.load_data(st, data_root)
 
 # %%
-import pandas as pd
 from sgenlib import tables as T
 
 # %% [markdown]

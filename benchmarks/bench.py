@@ -44,6 +44,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,6 +57,7 @@ from sgenlib.degrade import DegradeOptions, degrade_batch  # noqa: E402
 from sgenlib.optim import build_optimizer  # noqa: E402
 from sgenlib.paper import SCALES, scale_name  # noqa: E402
 from sgenlib.provenance import git_commit  # noqa: E402
+from sgenlib.tables import markdown_table  # noqa: E402
 from sgenlib.speed import CompiledWithFallback, cuda_graph_or_none, cudnn_benchmark  # noqa: E402
 from sgenlib.train import TrainConfig, Trainer, device_name, step_seed  # noqa: E402
 
@@ -592,7 +594,7 @@ def table(report: dict) -> str:
     graphs = any((m.get("fast") or {}).get("graph_infer_b1_s") for m in report["models"])
     if graphs:
         cols[-1:-1] = ["graph b1 ms", f"graph b{bn} img/s"]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    rows = []
     for m in report["models"]:
         for kind in ("fast", "naive", "naive_tf32"):
             r = m.get(kind)
@@ -609,7 +611,7 @@ def table(report: dict) -> str:
             if graphs:
                 row += [_f(r.get("graph_infer_b1_ms_per_image"), 3), _f(r.get("graph_infer_bN_images_per_s"))]
             row += [_f(max(r["peak_train_mib"], r["peak_infer_mib"]), 0)]
-            lines.append("| " + " | ".join(row) + " |")
+            rows.append(row)
         s = m.get("speedup") or {}
         if s:
             row = ["", "speed-up"] + [_f(s.get(f"train_{p}"), 2) + "x" if s.get(f"train_{p}") else "—" for p in PHASES]
@@ -620,8 +622,8 @@ def table(report: dict) -> str:
                 row += [_f(s.get("infer_b1_cuda_graphs"), 2) + "x" if s.get("infer_b1_cuda_graphs") else "—",
                         _f(s.get("infer_bN_cuda_graphs"), 2) + "x" if s.get("infer_bN_cuda_graphs") else "—"]
             row += [""]
-            lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
+            rows.append(row)
+    return markdown_table(pd.DataFrame(rows, columns=cols))
 
 
 def headline(report: dict) -> str:

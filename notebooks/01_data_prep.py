@@ -30,7 +30,6 @@ seed = 0
 overrides = {}             # profile settings to change, e.g. {"steps": 100}
 
 # %%
-from IPython.display import Markdown, display
 from sgenlib import figures, study as S
 
 st = S.open_study(profile, results_dir, runs_dir, cache_dir, color=color, luma=luma,

@@ -31,8 +31,7 @@ overrides = {}             # profile settings to change, e.g. {"steps": 100}
 models = ["SGEN", "SGEN-MSE"]
 
 # %%
-from IPython.display import Markdown, display
-from sgenlib import figures, study as S
+from sgenlib import figures, study as S, tables as T
 
 st = S.open_study(profile, results_dir, runs_dir, cache_dir, color=color, luma=luma,
                   clip_noise=clip_noise, seed=seed, **overrides)
@@ -43,7 +42,7 @@ S.train_models(st, models)
 
 # %%
 per_image = S.evaluate_models(st, models)
-table = S.compare_with_paper(per_image, ['input', *models])
+table = T.compare_with_paper(per_image, ['input', *models])
 S.write_table(st, table, 'sgen_per_scale', 'SGEN and SGEN-MSE per scale: ours beside the paper', ['input = the degraded network input itself (the floor)'])
 table
 

@@ -40,7 +40,6 @@ st = S.open_study(profile, results_dir, runs_dir, cache_dir, color=color, luma=l
 S.load_data(st, data_root)
 
 # %%
-import pandas as pd
 from sgenlib import tables as T
 
 # %% [markdown]
@@ -52,10 +51,10 @@ S.train_models(st, models)
 # %%
 per_image = S.evaluate_models(st, models)
 ratings = T.load_ratings(ratings_dir)
-summaries = T.training_summaries(st, models)   # rows named as trained, e.g. 'SRGAN (MSE content)'
-table = T.ablation_table(per_image, ratings, summaries=summaries)
+summaries = S.training_summaries(st, models)   # rows named as trained, e.g. 'SRGAN (MSE content)'
+table = T.per_scale_table(per_image, models, ratings, summaries=summaries)
 notes = T.per_scale_notes(table, ratings, ratings_dir, summaries)
-T.write_per_scale_tables(st, table, 'table1_2_ablations', ('table1_ablations', 'table2_ablations'), 'Tables 1-2: SGEN, SGEN-MSE, MEN, AEN, CEN per scale, ours beside the paper', notes)
+S.write_per_scale_tables(st, table, 'table1_2_ablations', ('table1_ablations', 'table2_ablations'), 'Tables 1-2: SGEN, SGEN-MSE, MEN, AEN, CEN per scale, ours beside the paper', notes)
 display(Markdown('\n'.join(f'- {n}' for n in notes)))
 table
 

@@ -40,8 +40,8 @@ st = S.open_study(profile, results_dir, runs_dir, cache_dir, color=color, luma=l
 S.load_data(st, data_root)
 
 # %%
-import pandas as pd
 from sgenlib import tables as T
+from sgenlib.complexity import complexity_of_models
 
 # %% [markdown]
 # Train (or resume; a finished run is reused, so a model trained once serves every table), then score every model and the degraded input on the test split at the six scales.
@@ -52,10 +52,10 @@ S.train_models(st, models)
 # %%
 per_image = S.evaluate_models(st, models)
 ratings = T.load_ratings(ratings_dir)
-summaries = T.training_summaries(st, models)   # rows named as trained, e.g. 'SRGAN (MSE content)'
-table = T.sota_table(per_image, ratings, summaries=summaries)
+summaries = S.training_summaries(st, models)   # rows named as trained, e.g. 'SRGAN (MSE content)'
+table = T.per_scale_table(per_image, models, ratings, summaries=summaries)
 notes = T.per_scale_notes(table, ratings, ratings_dir, summaries)
-T.write_per_scale_tables(st, table, 'table3_4_sota', ('table3_sota', 'table4_sota'), 'Tables 3-4: SGEN, SGEN-MSE and five baselines per scale, ours beside the paper', notes)
+S.write_per_scale_tables(st, table, 'table3_4_sota', ('table3_sota', 'table4_sota'), 'Tables 3-4: SGEN, SGEN-MSE and five baselines per scale, ours beside the paper', notes)
 display(Markdown('\n'.join(f'- {n}' for n in notes)))
 table
 
@@ -70,13 +70,13 @@ for scales in T.paper_split():
 # What each run used (SRGAN's content loss is VGG19 phi_5,4 only when ImageNet weights are in the local torch hub cache; otherwise pixel MSE, recorded here and in the table notes).
 
 # %%
-T.training_summaries(st, models)
+S.training_summaries(st, models)
 
 # %% [markdown]
 # Parameters and GFLOPs (one 208x176 image) of all twelve models, at this profile's width and at the paper's width 1.0.
 
 # %%
-cx = T.complexity_of_models(widths=sorted({st.profile['width'], 1.0}), in_channels=st.degrade.channels)
+cx = complexity_of_models(widths=sorted({st.profile['width'], 1.0}), in_channels=st.degrade.channels)
 S.write_table(st, cx, 'complexity', 'Parameters and forward GFLOPs of the twelve models at 208x176', T.complexity_notes())
 cx
 

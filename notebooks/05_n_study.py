@@ -41,6 +41,7 @@ S.load_data(st, data_root)
 # %%
 import pandas as pd
 from sgenlib import tables as T
+from sgenlib.complexity import complexity_of_models
 
 # %% [markdown]
 # Train (or reuse finished runs) and score the three on the test split at the six scales.
@@ -55,8 +56,8 @@ S.write_table(st, timing, 'table5_n_study_timing', 'SGEN-MSE N = 2, 3, 4: infere
 timing
 
 # %%
-cx = T.complexity_of_models(models, widths=sorted({st.profile['width'], 1.0}), in_channels=st.degrade.channels)
-t5 = T.n_study_table(per_image, T.training_summaries(st, models), timing, cx, width=st.profile['width'])
+cx = complexity_of_models(models, widths=sorted({st.profile['width'], 1.0}), in_channels=st.degrade.channels)
+t5 = T.n_study_table(per_image, S.training_summaries(st, models), timing, cx, width=st.profile['width'])
 notes = T.n_study_notes(t5, timing)
 S.write_table(st, t5, 'table5_n_study', 'Table 5: SGEN-MSE with N = 2, 3, 4, ours beside the paper', notes)
 S.write_table(st, T.n_study_paper_layout(t5), 'table5_n_study_paper_layout', 'Table 5 in the paper\'s layout (a column per N)', notes)

@@ -36,6 +36,7 @@ launch_app = True
 # %%
 from IPython.display import display
 from sgenlib import study as S
+from sgenlib.paths import resolve_project_path
 from sgenlib.mos import app as mos_app, proxy as mos_proxy, report as mos_report, stats as mos_stats
 
 st = S.open_study(profile, results_dir, runs_dir, cache_dir, color=color, luma=luma,
@@ -53,13 +54,13 @@ print(f"rating set: {rating_set} ({n_rate} faces per scale and model)")
 
 # %%
 if launch_app:
-    display(mos_app.RatingApp(rating_set, ratings_dir=S.resolve_project_path(ratings_dir), n_per_scale=n_rate))
+    display(mos_app.RatingApp(rating_set, ratings_dir=resolve_project_path(ratings_dir), n_per_scale=n_rate))
 
 # %% [markdown]
 # ## Analysis of the ratings collected so far
 
 # %%
-report = mos_stats.analyze(S.resolve_project_path(ratings_dir))
+report = mos_stats.analyze(resolve_project_path(ratings_dir))
 mos_report.show(report)
 
 # %% [markdown]

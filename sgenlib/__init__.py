@@ -1,14 +1,47 @@
 """sgenlib: the library behind the SGEN reproduction kit.
 
-Modules, each small and importable on its own:
-  data        CelebA (folder or zip), splits, manifest, decoded uint8 cache
-  degrade     the paper's degradation in torch, batched, on any device
+Three layers, listed from the bottom up and read in this order; imports point only down: a module
+imports from its own layer and the layers listed before it, never from a later one (LAYERS below;
+tests/test_layers.py checks every import of every module).
+
+core: the paper's method, trained and measured; no notebook, table or widget in sight
+  paths       where relative paths point (the checkout's root)
+  paper       the paper's numbers (Tables 1-5), scales, model groups and the one model order
+  degrade     the paper's degradation in torch, batched, on any device; the one gray conversion
+  data        CelebA (folder or zip), splits, manifest, decoded uint8 cache; load_split, the default root
   metrics     PSNR / SSIM (scikit-image reference, torch twin for validation), bootstrap CIs
-  archs       SGEN and its ablations, baselines, discriminators
+  archs       SGEN and its ablations, the baselines, discriminators, VGG content loss; MODELS
   losses      adversarial and content losses
-  train       training loop (single process or torchrun DDP), checkpoints, resume
-  evaluate    test-split scoring, timing, gallery
+  optim       the optimizers of a run, from the model's spec (each baseline's own, else SGEN's Adam)
   profiles    smoke / gpu-quick / paper settings
-  study       the stages the notebooks call
+  provenance  what produced each stage, whether it is up to date, one writer per folder (run_all.sh's CLI)
+  speed       torch.compile with an eager fallback, CUDA-graph inference
+  train       training loop (single process or torchrun DDP), checkpoints, resume, run identity
+  evaluate    test-split scoring, timing, gallery
+  inference   load a trained generator, restore any image
+  complexity  parameters and FLOPs of the twelve models
+
+report: the stages the notebooks run and what they write
+  study       a profile's folders and data; the stages (load, train, evaluate, gallery), run-folder readers
+  tables      Tables 1-5 beside the paper's from plain frames; the one Markdown table writer
+  figures     metric-vs-scale, training curves, restoration grids
+  claims      the paper's claims decided by paired tests
+  mos.plan, mos.storage, mos.stats, mos.proxy, mos.report
+              the MOS study without widgets: rating plan, rating files, statistics, PIQE proxy, outputs
+
+apps: the JupyterLab widgets
+  viewer      the restoration viewer
+  mos.app     the MOS rating session and app
+  widgets     pieces the two apps share
 """
 __version__ = "0.1.0"
+
+LAYERS: dict[str, tuple[str, ...]] = {
+    "core": ("paths", "paper", "degrade", "data", "metrics", "archs", "losses", "optim", "profiles", "provenance",
+             "speed", "train", "evaluate", "inference", "complexity"),
+    "report": ("study", "tables", "figures", "claims", "mos.plan", "mos.storage", "mos.stats", "mos.proxy",
+               "mos.report"),
+    "apps": ("viewer", "mos.app", "widgets"),
+}
+"""Layer -> its modules (names below sgenlib; 'archs' stands for the whole sgenlib.archs package),
+from the bottom up: each may import only from its own layer and those before it."""

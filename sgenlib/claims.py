@@ -34,19 +34,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .paper import SCALES, paper_n_study, paper_results, scale_name
+from .archs import MODELS
+from .mos.stats import holm
+from .paper import (ABLATION_MODELS, BASELINE_MODELS, N_STUDY_MODELS, PAPER_STEPS, SCALES, paper_n_study,
+                    paper_results, scale_name)
+from .study import load_eval_seeds, run_summary, write_table
 
-PAPER_STEPS = 500_000
-"""Steps the authors trained (batch 64): every claims table states ours against it."""
 ALPHA = 0.05
 N_BOOT = 10_000
-ABLATIONS = ["SGEN", "MEN", "AEN", "CEN"]
-BASELINES = ["SRCNN", "SRResNet", "SRGAN", "RED-Net", "URDGN"]
-N_STUDY = {"SGEN-MSE-N2": 2, "SGEN-MSE": 3, "SGEN-MSE-N4": 4}
 STATEMENTS: dict[str, list[tuple[str, str]]] = {
-    "SGEN-MSE best of Tables 1-4": [("SGEN-MSE", m) for m in ABLATIONS + BASELINES],
+    "SGEN-MSE best of Tables 1-4": [("SGEN-MSE", m) for m in ABLATION_MODELS + BASELINE_MODELS
+                                    if m != "SGEN-MSE"],
     "CEN > AEN > MEN": [("CEN", "AEN"), ("AEN", "MEN")],
-    "every baseline below SGEN-MSE": [("SGEN-MSE", m) for m in BASELINES],
+    "every baseline below SGEN-MSE": [("SGEN-MSE", m) for m in BASELINE_MODELS],
     "N=4 > N=3 > N=2 (MSE-only)": [("SGEN-MSE-N4", "SGEN-MSE"), ("SGEN-MSE", "SGEN-MSE-N2")],
 }
 """The paper's statements, each the conjunction of the claims 'A > B' it lists."""
@@ -143,20 +143,6 @@ def bootstrap_test(d: np.ndarray, n_boot: int = N_BOOT, alpha: float = ALPHA, se
     return out
 
 
-def holm(p) -> np.ndarray:
-    """Holm's step-down adjusted p-values (NaN entries are not tested and stay NaN)."""
-    p = np.asarray(p, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    m = len(ok)
-    order = ok[np.argsort(p[ok], kind="stable")]
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        out[i] = running
-    return out
-
-
 def verdict(mean_diff: float, p_holm: float, alpha: float = ALPHA) -> str:
     if not np.isfinite(p_holm):
         return "missing"
@@ -178,10 +164,11 @@ def combine(verdicts: list[str]) -> str:
 
 def paper_difference(a: str, b: str, metric: str) -> float:
     """The paper's mean-over-six-scales difference A - B (Tables 1-4; Table 5 for the N study)."""
-    if a in N_STUDY and b in N_STUDY:
+    n_of = {m: n for n, m in N_STUDY_MODELS.items()}
+    if a in n_of and b in n_of:
         t5 = paper_n_study().set_index("n_levels")
         if metric in t5:
-            return float(t5[metric][N_STUDY[a]] - t5[metric][N_STUDY[b]])
+            return float(t5[metric][n_of[a]] - t5[metric][n_of[b]])
     p = paper_results().drop_duplicates(["model", "scale"])
     if metric not in p:
         return np.nan
@@ -272,8 +259,6 @@ def claims_notes(steps: dict[str, int | float], batch: dict[str, int | float], s
 def claims_tables(study, models=None, n_boot: int = N_BOOT) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Decide the claims on a study's scores (every training of every model) and write
     tables/claims.*, claims_statements.* and claims_details.* with their notes."""
-    from .archs import MODELS
-    from .study import load_eval_seeds, run_summary, write_table
     models = list(models or MODELS)
     per_image = load_eval_seeds(study, models)
     claims, statements, details = check_claims(per_image, n_boot=n_boot)

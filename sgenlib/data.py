@@ -8,6 +8,8 @@ A CelebA root is any of
 
 Splits: "official" uses the partition file; "paper" draws the paper's proportions (30,000 test /
 20,000 val / rest train of 202,599), scaled to the images present, with a seeded permutation.
+:func:`load_split` is the one way the kit (study, viewer, training command line) decodes a split;
+:func:`resolve_root` the one default root ($CELEBA_ROOT, else data/celeba).
 """
 from __future__ import annotations
 
@@ -25,8 +27,10 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from .degrade import DEFAULT_LUMA, rgb_to_gray_uint8
+from .degrade import DEFAULT_LUMA, rgb_to_gray
+from .paths import resolve_project_path
 
+DEFAULT_ROOT = "data/celeba"      # relative to the checkout's root; $CELEBA_ROOT overrides it
 CELEBA_SIZE = (218, 178)          # (H, W) of every aligned CelebA image
 CELEBA_TOTAL = 202_599
 PAPER_TEST, PAPER_VAL = 30_000, 20_000
@@ -78,6 +82,12 @@ def _read_partition(root: Path) -> dict[str, int] | None:
                 partition[parts[0]] = int(parts[1])
             return partition
     return None
+
+
+def resolve_root(root: str | os.PathLike | None = None) -> Path:
+    """The CelebA root to read: `root` when given (not empty), else $CELEBA_ROOT, else DEFAULT_ROOT;
+    a relative path is taken from the checkout's root (sgenlib.paths.resolve_project_path)."""
+    return resolve_project_path(root or os.environ.get("CELEBA_ROOT") or DEFAULT_ROOT)
 
 
 def open_celeba(root: str | os.PathLike) -> CelebA:
@@ -194,6 +204,13 @@ def _sha256(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
 
 
+def names_sha256(names: list[str]) -> str:
+    """sha256 of a split's image ids (image_id: '000001.jpg' and '000001' count the same): the
+    training split in a run's identity, the same whichever entry point (study or the training
+    command line) trains it."""
+    return _sha256([image_id(n) for n in names])
+
+
 def manifest(data: CelebA, splits: dict[str, list[str]], mode: str, seed: int,
              limit=None) -> dict:
     """What a result was computed on: ids per split, counts, the hash of the folder's file list
@@ -226,7 +243,7 @@ def decode_image(data: CelebA, name: str, color: str = "gray", luma: str = DEFAU
     if rgb.shape[:2] != CELEBA_SIZE:
         raise CelebAError(f"image {where} is {rgb.shape[0]}x{rgb.shape[1]}, expected "
                           f"{CELEBA_SIZE[0]}x{CELEBA_SIZE[1]} (CelebA aligned & cropped)")
-    return rgb_to_gray_uint8(rgb, luma) if color == "gray" else np.ascontiguousarray(rgb)
+    return rgb_to_gray(rgb, luma) if color == "gray" else np.ascontiguousarray(rgb)
 
 
 def load_images(data: CelebA, names: list[str], color: str = "gray", luma: str = DEFAULT_LUMA,
@@ -293,6 +310,20 @@ def load_images(data: CelebA, names: list[str], color: str = "gray", luma: str =
         tmp_meta.write_text(json.dumps({"names": kept, "color": color, "luma": luma, "skipped": errors}))
         os.replace(tmp_meta, meta_path)
     return arr, kept
+
+
+def load_split(data: CelebA, split: str, mode: str = "official", seed: int = 0,
+               limit: int | dict[str, int | None] | None = None, color: str = "gray", luma: str = DEFAULT_LUMA,
+               cache_dir: str | os.PathLike | None = "cache", on_corrupt: str = "skip") -> tuple[np.ndarray, list[str]]:
+    """One split ('train', 'val' or 'test') of make_splits(data, mode, seed, limit), decoded by
+    load_images (and cached): (uint8 array, names kept). An empty split is a CelebAError."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    names = make_splits(data, mode, seed, limit)[split]
+    if not names:
+        raise CelebAError(f"the {split} split of {data.root} is empty (split mode {mode!r})")
+    return load_images(data, names, color=color, luma=luma, cache_dir=cache_dir, on_corrupt=on_corrupt,
+                       desc=f"decode {split}")
 
 
 def _note_skipped(data: CelebA, errors: list, total: int) -> None:

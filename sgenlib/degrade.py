@@ -63,12 +63,22 @@ class DegradeOptions:
         return asdict(self)
 
 
-def rgb_to_gray_uint8(rgb: np.ndarray, luma: str = DEFAULT_LUMA) -> np.ndarray:
-    """(..., 3) uint8 RGB -> (...) uint8 gray with the chosen luma weights, bit-exact with OpenCV's
-    cvtColor (15-bit fixed point, rounded): 'standard' = COLOR_RGB2GRAY, 'authors' = COLOR_BGR2GRAY
-    applied to RGB data."""
+def rgb_to_gray(rgb: np.ndarray, luma: str = DEFAULT_LUMA) -> np.ndarray:
+    """(..., 3) RGB -> (...) gray with the chosen luma weights: the kit's one gray conversion (data,
+    inference, viewer and the MOS proxy call it).
+
+    uint8 in, uint8 out, bit-exact with OpenCV's cvtColor (15-bit fixed point, rounded):
+    'standard' = COLOR_RGB2GRAY, 'authors' = COLOR_BGR2GRAY applied to RGB data. Any other dtype
+    (16-bit scaled to 0..255, float): the float32 weighted sum with LUMA's weights, not rounded."""
     if luma not in LUMA:
         raise ValueError(f"luma must be one of {sorted(LUMA)}, got {luma!r}")
+    rgb = np.asarray(rgb)
+    if rgb.shape[-1:] != (3,):
+        raise ValueError(f"expected RGB values on the last axis (..., 3), got shape {rgb.shape}")
+    if rgb.dtype != np.uint8:
+        r, g, b = LUMA[luma]
+        x = rgb.astype(np.float32)
+        return r * x[..., 0] + g * x[..., 1] + b * x[..., 2]
     r, g, b = _LUMA_Q15[luma]
     x = rgb.astype(np.int32)
     gray = (r * x[..., 0] + g * x[..., 1] + b * x[..., 2] + (1 << 14)) >> 15

@@ -13,6 +13,7 @@ import pandas as pd
 import seaborn as sns
 
 from .archs import model_label
+from .metrics import quantize
 from .paper import SCALES, scale_name
 from .profiles import short_run_note
 
@@ -46,7 +47,6 @@ def degradation_grid(test, n_faces: int = 3, path=None, title_suffix: str = ""):
     """Rows: faces; columns: clean and degraded at each of the six scales (true relative sizes)."""
     fig, axes = plt.subplots(2 * n_faces, len(test.scales), figsize=(2.0 * len(test.scales), 2.6 * 2 * n_faces),
                              squeeze=False)
-    from .metrics import quantize
     for j, scale in enumerate(test.scales):
         inp, ref = test.at_scale(scale)
         for i in range(n_faces):

@@ -9,7 +9,9 @@ import torch.nn as nn
 from PIL import Image
 
 from .archs import build_generator, forward_padded
-from .degrade import DEFAULT_LUMA, LUMA, to_model_range, to_pixel_range
+from .degrade import DEFAULT_LUMA, rgb_to_gray, to_model_range, to_pixel_range
+from .provenance import note_read
+from .train import load_weights_file
 
 MIN_SIDE = 16
 WHOLE_IMAGE_PIXELS = 1024 * 1024
@@ -59,7 +61,7 @@ def pixel_array(image) -> np.ndarray:
     return arr.astype(np.float32)
 
 
-def _as_array(image, channels: int, luma: str) -> np.ndarray:
+def image_array(image, channels: int, luma: str) -> np.ndarray:
     """An image (see pixel_array) of shape (H, W), (H, W, 1|3|4) -> float (C, H, W) in [0, 255]."""
     arr = pixel_array(image)
     if arr.ndim == 3 and arr.shape[-1] == 1:
@@ -71,8 +73,7 @@ def _as_array(image, channels: int, luma: str) -> np.ndarray:
     if arr.shape[0] < MIN_SIDE or arr.shape[1] < MIN_SIDE:
         raise ValueError(f"image is {arr.shape[0]}x{arr.shape[1]}; restore() needs sides of at least {MIN_SIDE} px")
     if channels == 1 and arr.ndim == 3:
-        r, g, b = LUMA[luma]
-        arr = r * arr[..., 0] + g * arr[..., 1] + b * arr[..., 2]
+        arr = rgb_to_gray(arr, luma)                            # float: the luma weights, unrounded
     if channels == 3 and arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=-1)
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
@@ -121,8 +122,8 @@ def restore(model: nn.Module, image, upscale: int = 1, luma: str = DEFAULT_LUMA,
     WHOLE_IMAGE_PIXELS (after upscaling) are restored in tiles of `tile` px (default TILE) with
     `overlap` px of context (restore_tiled); `tile=0` forces one piece.
     """
-    channels = _model_channels(model)
-    arr = _as_array(image, channels, luma)
+    channels = model_channels(model)
+    arr = image_array(image, channels, luma)
     x = torch.from_numpy(np.ascontiguousarray(arr)).unsqueeze(0)
     if upscale != 1:
         if upscale < 1 or int(upscale) != upscale:
@@ -143,7 +144,8 @@ def restore(model: nn.Module, image, upscale: int = 1, luma: str = DEFAULT_LUMA,
     return Image.fromarray(out[0] if channels == 1 else out.transpose(1, 2, 0))
 
 
-def _model_channels(model: nn.Module) -> int:
+def model_channels(model: nn.Module) -> int:
+    """The image channels `model` takes (those of its first convolution): 1 gray, 3 RGB."""
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             return m.in_channels
@@ -156,8 +158,6 @@ def load_generator(run_dir: str | Path, device: str | torch.device = "cpu") -> n
     path = run_dir / "generator.pt"
     if not path.is_file():
         raise FileNotFoundError(f"no trained generator at {path}")
-    from .provenance import note_read
-    from .train import load_weights_file
     blob = load_weights_file(path)                 # CheckpointError naming the file if damaged
     note_read(path)
     cfg = blob["config"]

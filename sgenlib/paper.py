@@ -6,6 +6,7 @@ the mean PSNR/SSIM over the six scales of MSE-only SGEN and the training time in
 from __future__ import annotations
 
 from importlib import resources
+from typing import Iterable
 
 import pandas as pd
 
@@ -14,8 +15,18 @@ SCALES: list[tuple[int, int]] = [(128 + 16 * i, 96 + 16 * i) for i in range(6)]
 
 ABLATION_MODELS = ["SGEN", "SGEN-MSE", "MEN", "AEN", "CEN"]  # Tables 1-2
 SOTA_MODELS = ["SGEN", "SGEN-MSE", "SRCNN", "SRResNet", "SRGAN", "RED-Net", "URDGN"]  # Tables 3-4
+BASELINE_MODELS = [m for m in SOTA_MODELS if m not in ABLATION_MODELS]  # the five methods SGEN is compared with
+N_STUDY_MODELS: dict[int, str] = {2: "SGEN-MSE-N2", 3: "SGEN-MSE", 4: "SGEN-MSE-N4"}
+"""Table 5: N -> the model trained with MSE only at that N."""
+PAPER_MODELS = list(dict.fromkeys([*ABLATION_MODELS, *SOTA_MODELS, *N_STUDY_MODELS.values()]))
+"""The twelve models in the order of the paper's tables (sgenlib.archs.MODELS keeps this order)."""
+REFERENCES = ("ground_truth", "input")
+"""What every gallery shows beside the restorations: the ground truth and the degraded input."""
+
+PAPER_STEPS = 500_000  # training steps at batch 64 (the authors' code; the paper gives only the batch)
+PAPER_N_SUBJECTS = 18  # the MOS study's raters (section 4)
+PAPER_N_PER_SCALE = 48  # faces rated per scale and model (288 per model over the six scales)
 PAPER_INFERENCE_S_PER_IMAGE = 0.016  # section 4.6, one K80
-PAPER_TRAIN_GPU_HOURS = {"SGEN": 26, "URDGN": 20}  # section 4.6, one K80
 
 
 def scale_name(scale: tuple[int, int]) -> str:
@@ -26,6 +37,21 @@ def scale_name(scale: tuple[int, int]) -> str:
 def parse_scale(name: str) -> tuple[int, int]:
     h, w = name.lower().split("x")
     return int(h), int(w)
+
+
+def model_key(name: str) -> tuple:
+    """Sort key of a model name in every table, gallery, figure and app: ground_truth, input, the
+    paper's models in PAPER_MODELS' order, then any other name alphabetically."""
+    if name in REFERENCES:
+        return (0, REFERENCES.index(name), "")
+    if name in PAPER_MODELS:
+        return (1, PAPER_MODELS.index(name), "")
+    return (2, 0, str(name))
+
+
+def sort_models(names: Iterable[str]) -> list[str]:
+    """The distinct names of `names` in model_key's order."""
+    return sorted(dict.fromkeys(names), key=model_key)
 
 
 def paper_results() -> pd.DataFrame:

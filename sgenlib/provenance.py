@@ -301,7 +301,10 @@ def run_in_group(cmd: list[str]) -> int:
     """Run `cmd` in its own process group; end it (and its descendants) when this process gets
     SIGINT/SIGTERM/SIGHUP or when the process that started this one dies (even by kill -9)."""
     parent = os.getppid()
-    proc = subprocess.Popen(cmd, start_new_session=True, close_fds=False)   # keeps run_all.sh's stderr pipe (fd 63)
+    # a /dev/fd/N argument (bash process substitution, e.g. run_all.sh's papermill --stderr-file
+    # >(cat >&2)) names a descriptor this process inherited: keep it open in the child
+    fds = [int(a[8:]) for a in cmd if a.startswith("/dev/fd/") and a[8:].isdigit()]
+    proc = subprocess.Popen(cmd, start_new_session=True, pass_fds=fds)
 
     def stop(signum, _frame=None):
         _end_tree(proc)

@@ -1,5 +1,8 @@
 """The stages the notebooks call: load data, train models, evaluate them, and write tables.
 
+This module reads and writes the run folders; the tables themselves are built and written by
+:mod:`sgenlib.tables` from plain frames (study calls tables, never the other way).
+
 Folders (relative paths are taken from the checkout's root, see sgenlib.paths):
   results/<profile>/   what is published: tables/, figures/, eval/, training/, gallery/, provenance/
   runs/<profile>/      checkpoints and trained generators (ignored by git)
@@ -8,7 +11,6 @@ Folders (relative paths are taken from the checkout's root, see sgenlib.paths):
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import warnings
 from dataclasses import dataclass, field
@@ -19,12 +21,12 @@ import pandas as pd
 import torch
 
 from . import data as celeba
-from . import metrics
+from . import metrics, tables
 from .archs import MODELS, model_label
 from .degrade import DEFAULT_LUMA, DegradeOptions
 from .evaluate import TestSet, evaluate, skimage_agreement, time_inference, write_gallery
 from .inference import load_generator
-from .paper import SCALES, paper_results, scale_name
+from .paper import SCALES, model_key, scale_name
 from .paths import resolve_project_path
 from .profiles import get_profile
 from .train import TrainConfig, device_name, train
@@ -69,30 +71,42 @@ def open_study(profile: str = "smoke", results_dir: str = "results", runs_dir: s
                  seed, torch.device(dev))
 
 
-def default_data_root() -> str:
-    return os.environ.get("CELEBA_ROOT", "data/celeba")
+def _load_split(study: Study, source: celeba.CelebA, split: str, on_corrupt: str) -> tuple[np.ndarray, list[str]]:
+    p = study.profile
+    return celeba.load_split(source, split, p["split_mode"], study.seed, p["limit"], color=study.degrade.color,
+                             luma=study.degrade.luma, cache_dir=study.cache, on_corrupt=on_corrupt)
+
+
+def _test_set(study: Study, images: np.ndarray, names: list[str]) -> TestSet:
+    study.test = TestSet(images, [celeba.image_id(n) for n in names], study.degrade, study.seed, SCALES,
+                         study.device)
+    return study.test
 
 
 def load_data(study: Study, data_root: str | None = None, on_corrupt: str = "skip") -> Study:
-    """Open CelebA, split it, decode (or load from cache) train and test, write the manifest."""
-    root = resolve_project_path(data_root or default_data_root())  # "" or None: $CELEBA_ROOT or data/celeba
-    source = celeba.open_celeba(root)
+    """Open CelebA (data_root, else $CELEBA_ROOT, else data/celeba: data.resolve_root), decode (or
+    load from cache) the train and test splits, write the manifest."""
+    source = celeba.open_celeba(celeba.resolve_root(data_root))
     prof = study.profile
-    splits = celeba.make_splits(source, prof["split_mode"], study.seed, prof["limit"])
-    for split in ("train", "test"):
-        if not splits[split]:
-            raise celeba.CelebAError(f"the {split} split of {root} is empty (split mode {prof['split_mode']!r})")
-    kw = dict(color=study.degrade.color, luma=study.degrade.luma, cache_dir=study.cache, on_corrupt=on_corrupt)
-    study.train_images, train_kept = celeba.load_images(source, splits["train"], desc="decode train", **kw)
-    test_images, test_kept = celeba.load_images(source, splits["test"], desc="decode test", **kw)
-    splits = {**splits, "train": train_kept, "test": test_kept}
+    study.train_images, train_kept = _load_split(study, source, "train", on_corrupt)
+    test_images, test_kept = _load_split(study, source, "test", on_corrupt)
+    splits = {**celeba.make_splits(source, prof["split_mode"], study.seed, prof["limit"]),
+              "train": train_kept, "test": test_kept}
     study.manifest = celeba.manifest(source, splits, prof["split_mode"], study.seed, prof["limit"])
     study.manifest["degrade"] = study.degrade.as_dict()
-    study.test = TestSet(test_images, [celeba.image_id(n) for n in test_kept], study.degrade, study.seed,
-                         SCALES, study.device)
+    _test_set(study, test_images, test_kept)
     path = study.out("data_manifest.json")
     path.write_text(json.dumps(study.manifest, indent=1))
     return study
+
+
+def load_test_set(study: Study, data_root: str | None = None, on_corrupt: str = "skip") -> TestSet:
+    """The study's test split as a TestSet (also set as study.test), without decoding the training
+    split (load_data also does; for the full profiles that is ~160,000 faces) and without
+    rewriting the data manifest: what the viewer needs. Same split, cache, ids, images and
+    degraded inputs as load_data (a test checks this)."""
+    source = celeba.open_celeba(celeba.resolve_root(data_root))
+    return _test_set(study, *_load_split(study, source, "test", on_corrupt))
 
 
 def data_summary(study: Study) -> pd.DataFrame:
@@ -102,11 +116,9 @@ def data_summary(study: Study) -> pd.DataFrame:
 
 
 def train_config(study: Study, model: str, **overrides) -> TrainConfig:
-    p = study.profile
-    kw = dict(steps=p["steps"], batch_size=p["batch_size"], width=p["width"], ckpt_every=p["ckpt_every"],
-              log_every=p["log_every"], seed=study.seed)
-    kw.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainConfig(model=model, **kw)
+    """`model`'s TrainConfig in this study: TrainConfig.from_profile with the study's seed."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return TrainConfig.from_profile(study.profile, model, **{"seed": study.seed, **given})
 
 
 def seed_runs(study: Study, model: str) -> list[tuple[int, Path]]:
@@ -139,7 +151,7 @@ def _train_data_info(study: Study) -> dict:
     m = study.manifest or {}
     ids = (m.get("ids") or {}).get("train") or []
     return {"root": m.get("root"), "split_mode": m.get("split_mode"), "seed": m.get("seed"),
-            "train_images": len(ids), "train_names_sha256": celeba._sha256(ids) if ids else None,
+            "train_images": len(ids), "train_names_sha256": celeba.names_sha256(ids) if ids else None,
             "train_content_sha256": m.get("train_content_sha256")}
 
 
@@ -212,33 +224,37 @@ def load_eval(study: Study, models: list[str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def compare_with_paper(per_image: pd.DataFrame, models: list[str]) -> pd.DataFrame:
-    """Ours (mean, 95% CI) beside the paper's PSNR / SSIM per model and scale, with the difference.
-    A model or scale we did not run shows as missing (NaN)."""
-    ours = metrics.summarize(per_image)
-    if ours.empty:
-        ours = pd.DataFrame(columns=["model", "scale", "psnr_db", "psnr_ci_low", "psnr_ci_high", "ssim",
-                                     "ssim_ci_low", "ssim_ci_high", "n_images"])
-    paper = paper_results().drop_duplicates(["model", "scale"])
-    grid = pd.DataFrame([{"model": m, "scale": scale_name(s)} for m in models for s in SCALES])
-    out = grid.merge(ours, on=["model", "scale"], how="left").merge(
-        paper[["model", "scale", "psnr_db", "ssim", "mos"]].rename(
-            columns={"psnr_db": "paper_psnr_db", "ssim": "paper_ssim", "mos": "paper_mos"}),
-        on=["model", "scale"], how="left")
-    out["psnr_diff_db"] = out["psnr_db"] - out["paper_psnr_db"]
-    out["ssim_diff"] = out["ssim"] - out["paper_ssim"]
-    cols = ["model", "scale", "psnr_db", "psnr_ci_low", "psnr_ci_high", "paper_psnr_db", "psnr_diff_db",
-            "ssim", "ssim_ci_low", "ssim_ci_high", "paper_ssim", "ssim_diff", "paper_mos", "n_images"]
-    return out[[c for c in cols if c in out.columns]]
+def _run_files(study: Study, model: str) -> tuple[Path, Path] | None:
+    """(summary, losses.csv) of a model's run: the copies in results/<profile>/training/, else the
+    run folder's own train_summary.json and losses.csv; None when it was not trained in this profile."""
+    for summary, losses in ((study.results / "training" / f"{model}_summary.json",
+                             study.results / "training" / f"{model}_losses.csv"),
+                            (study.runs / model / "train_summary.json", study.runs / model / "losses.csv")):
+        if summary.is_file():
+            return summary, losses
+    return None
 
 
 def run_summary(study: Study, model: str) -> dict | None:
     """A model's recorded run summary (results/.../training/<model>_summary.json, else the run's
     own train_summary.json); None when it was not trained in this profile."""
-    for path in (study.results / "training" / f"{model}_summary.json", study.runs / model / "train_summary.json"):
-        if path.is_file():
-            return json.loads(path.read_text())
-    return None
+    files = _run_files(study, model)
+    return json.loads(files[0].read_text()) if files else None
+
+
+def training_summaries(study: Study, models) -> pd.DataFrame:
+    """One row per model from its run summary (run_summary): model plus tables.SUMMARY_KEYS, and
+    tables.STEADY_KEY from its losses.csv (tables.steady_seconds_per_step); NaN when not trained."""
+    rows = []
+    for m in models:
+        files = _run_files(study, m)
+        summary = json.loads(files[0].read_text()) if files else {}
+        losses = pd.read_csv(files[1]) if files and files[1].is_file() else None
+        steady = tables.steady_seconds_per_step(losses, (summary.get("config") or {}).get("log_every", np.nan),
+                                                summary.get("resumed_from_step"))
+        rows.append({"model": m, **{k: summary.get(k, np.nan) for k in tables.SUMMARY_KEYS},
+                     tables.STEADY_KEY: steady})
+    return pd.DataFrame(rows, columns=["model", *tables.SUMMARY_KEYS, tables.STEADY_KEY])
 
 
 def precision_label(study: Study, df: pd.DataFrame) -> str:
@@ -266,9 +282,10 @@ def trained_labels(study: Study) -> dict[str, str]:
 
 
 def write_table(study: Study, df: pd.DataFrame, stem: str, title: str, notes: list[str] = ()) -> Path:
-    """tables/<stem>.csv and tables/<stem>.md (title, the run's scale, the metric convention). The
-    title says when the models of the table were trained in bf16 (their run summaries' amp_bf16); a
-    cell that is exactly a model name is written as that model's trained label (trained_labels)."""
+    """tables/<stem>.csv and tables/<stem>.md (tables.write_table: title, the run's scale, the metric
+    convention, the notes, the table). The title says when the models of the table were trained in
+    bf16 (their run summaries' amp_bf16); a cell that is exactly a model name is written as that
+    model's trained label (trained_labels)."""
     title = title + precision_label(study, df)
     labels = trained_labels(study)
     if labels:
@@ -276,8 +293,6 @@ def write_table(study: Study, df: pd.DataFrame, stem: str, title: str, notes: li
         for c in df.columns:
             if not pd.api.types.is_numeric_dtype(df[c]):
                 df[c] = df[c].map(lambda v: labels.get(v, v) if isinstance(v, str) else v)
-    csv_path = study.out("tables", f"{stem}.csv")
-    df.to_csv(csv_path, index=False, float_format="%.6g")
     m = study.manifest or {}
     p = study.profile
     header = [f"# {title}", "",
@@ -288,19 +303,20 @@ def write_table(study: Study, df: pd.DataFrame, stem: str, title: str, notes: li
               f"{p['batch_size']}; width x{p['width']}; device {device_name(study.device)}.",
               "", metrics.CONVENTION.format(channel=study.degrade.color), ""]
     header += [f"- {n}" for n in notes] + ([""] if notes else [])
-    md = "\n".join(header) + "\n" + _markdown(df) + "\n"
-    study.out("tables", f"{stem}.md").write_text(md)
-    return csv_path
+    return tables.write_table(study.results / "tables", df, stem, header)
 
 
-def _markdown(df: pd.DataFrame) -> str:
-    def fmt(v):
-        if isinstance(v, float):
-            return "—" if np.isnan(v) else f"{v:.4g}" if abs(v) < 1 else f"{v:.2f}"
-        return str(v)
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines)
+def write_per_scale_tables(study: Study, table: pd.DataFrame, stem: str, split_stems: tuple[str, str] | None,
+                           title: str, notes=()) -> list[Path]:
+    """tables/<stem>.csv/.md (every scale, long form) and, with `split_stems`, the paper's two
+    tables of three scales each in its layout (tables.paper_layout, a row per model)."""
+    paths = [write_table(study, table, stem, title, list(notes))]
+    if split_stems:
+        for part_stem, scales in zip(split_stems, tables.paper_split()):
+            wide = tables.paper_layout(table, scales)
+            paths.append(write_table(study, wide, part_stem, f"{title}: scales {scales[0]} to {scales[-1]} "
+                                     "(the paper's layout; ours beside 'paper')", list(notes)))
+    return paths
 
 
 def timing_table(study: Study, models: list[str], amp: bool = False) -> pd.DataFrame:
@@ -332,10 +348,9 @@ def update_gallery(study: Study, models: list[str] | None = None, progress: bool
                           backend=study.profile["metric_backend"])
     if old is not None and len(old) and set(old["image_id"]) == set(index["image_id"]):
         kept = old[~old["model"].isin(set(index["model"]))]
-        order = {m: i for i, m in enumerate(["ground_truth", "input", *MODELS])}
         scales = {scale_name(s): i for i, s in enumerate(SCALES)}
         index = (pd.concat([index, kept], ignore_index=True)
-                 .assign(_s=lambda d: d["scale"].map(scales), _m=lambda d: d["model"].map(order).fillna(len(order)))
+                 .assign(_s=lambda d: d["scale"].map(scales), _m=lambda d: d["model"].map(model_key))
                  .sort_values(["_s", "_m", "image_id"], kind="stable").drop(columns=["_s", "_m"])
                  .reset_index(drop=True))
         index.to_csv(old_path, index=False)

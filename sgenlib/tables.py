@@ -3,7 +3,7 @@
 Tables 1-2 (SGEN, SGEN-MSE, MEN, AEN, CEN) and Tables 3-4 (SGEN, SGEN-MSE and the five baselines)
 become one per-scale table each: for every model and scale, our mean PSNR and SSIM with 95%
 bootstrap CIs over the test images (:func:`sgenlib.metrics.summarize`, through
-:func:`sgenlib.study.compare_with_paper`), the paper's value and the difference (ours - paper),
+:func:`compare_with_paper`), the paper's value and the difference (ours - paper),
 then MOS: the paper's, and ours only from real ratings collected with :mod:`sgenlib.mos` (NaN when
 nobody has rated). The paper's own split, three scales per table, is written beside it.
 
@@ -13,29 +13,26 @@ and inference time; GFLOPs and parameters at the run's width and at the paper's 
 N = 3 of all of these beside the paper's.
 
 Every builder takes plain frames (per-image metrics, ratings, run summaries, timings), so the
-tables can be built and tested without a trained model. A model that was not trained or scored
-shows as rows of NaN, never as an error. The paper's numbers come only from :mod:`sgenlib.paper`.
+tables can be built and tested without a trained model; :func:`write_table` writes one as CSV and
+Markdown into a folder. A model that was not trained or scored shows as rows of NaN, never as an
+error. The paper's numbers come only from :mod:`sgenlib.paper`. This module reads no run folder:
+:mod:`sgenlib.study` reads them and calls it (never the other way).
 """
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import nn
 
 from . import metrics
-from .mos import stats as _mos
-from .archs import MODELS, build_discriminator, build_generator, forward_padded, model_label
-from .complexity import count_params, gflops
-from .paper import ABLATION_MODELS, PAPER_INFERENCE_S_PER_IMAGE, SCALES, SOTA_MODELS, paper_n_study, scale_name
+from .archs import MODELS, model_label
+from .complexity import padded_scales
+from .mos import stats as mos_stats
+from .paper import (N_STUDY_MODELS, PAPER_INFERENCE_S_PER_IMAGE, PAPER_N_PER_SCALE, PAPER_N_SUBJECTS, SCALES,
+                    paper_n_study, paper_results, scale_name)
 from .paths import resolve_project_path
-from .study import Study, compare_with_paper, load_eval, write_table
-
-N_STUDY_MODELS: dict[int, str] = {2: "SGEN-MSE-N2", 3: "SGEN-MSE", 4: "SGEN-MSE-N4"}
-"""Table 5: N -> the model of sgenlib.archs.MODELS trained with MSE only at that N."""
 
 FLOOR = "input"
 """The degraded network input scored as if it were a restoration: the floor every model must beat."""
@@ -47,9 +44,7 @@ PER_SCALE_COLUMNS = ["model", "scale", "psnr_db", "psnr_ci_low", "psnr_ci_high",
 SUMMARY_KEYS = ["steps", "batch_size", "train_seconds", "images_per_s_steady", "params", "content_loss",
                 "adversarial", "adv_weight", "lambda_on", "device", "amp_bf16", "optimizer"]
 STEADY_KEY = "train_s_per_step_steady"
-"""training_summaries' column computed from losses.csv: seconds per step without warm-up."""
-COMPLEXITY_COLUMNS = ["model", "arch", "width", "params", "params_m", "gflops", "size", "computed_at",
-                      "size_multiple", "padded_scales", "d_params_m"]
+"""study.training_summaries' column computed from losses.csv: seconds per step without warm-up."""
 N_STUDY_COLUMNS = [
     "n_levels", "model",
     "psnr_db", "psnr_ci_low", "psnr_ci_high", "paper_psnr_db", "psnr_diff_db",
@@ -78,25 +73,19 @@ def _empty_per_image() -> pd.DataFrame:
                          for c in PER_IMAGE_COLUMNS})
 
 
-def per_image_rows(source, models) -> pd.DataFrame:
-    """The per-image rows (model, image_id, scale, psnr_db, ssim) of `models`, from a frame or,
-    for a :class:`~sgenlib.study.Study`, from its results/<profile>/eval/<model>.csv files."""
+def per_image_rows(per_image: pd.DataFrame | None, models) -> pd.DataFrame:
+    """The per-image rows (model, image_id, scale, psnr_db, ssim) of `models` in `per_image`
+    (None: no rows)."""
     models = list(models)
-    if isinstance(source, Study):
-        df = load_eval(source, models)
-    elif source is None:
-        df = _empty_per_image()
-    else:
-        df = source
-    if not len(df):
+    if per_image is None or not len(per_image):
         return _empty_per_image()
-    return df[df["model"].isin(models)].reset_index(drop=True)
+    return per_image[per_image["model"].isin(models)].reset_index(drop=True)
 
 
 def load_ratings(ratings_dir) -> pd.DataFrame:
     """Every MOS rating under `ratings_dir` (relative paths against the checkout, as the MOS
     notebook does); an empty frame when there are none."""
-    return _mos.load_ratings(resolve_project_path(ratings_dir))
+    return mos_stats.load_ratings(resolve_project_path(ratings_dir))
 
 
 def our_mos(ratings: pd.DataFrame | None) -> pd.DataFrame:
@@ -105,7 +94,7 @@ def our_mos(ratings: pd.DataFrame | None) -> pd.DataFrame:
     cols = ["model", "scale", "mos", "mos_ci_low", "mos_ci_high", "mos_n_ratings", "mos_n_raters"]
     if ratings is None or not len(ratings):
         return pd.DataFrame({c: pd.Series(dtype=object if c in ("model", "scale") else float) for c in cols})
-    t = _mos.mos_table(ratings).rename(columns={"ci_low": "mos_ci_low", "ci_high": "mos_ci_high",
+    t = mos_stats.mos_table(ratings).rename(columns={"ci_low": "mos_ci_low", "ci_high": "mos_ci_high",
                                                 "n_ratings": "mos_n_ratings", "n_raters": "mos_n_raters"})
     return t[cols]
 
@@ -125,28 +114,29 @@ def steady_seconds_per_step(losses: pd.DataFrame, log_every: int, resumed_from: 
     return float(kept.mean()) if len(kept) else np.nan
 
 
-def training_summaries(study: Study, models) -> pd.DataFrame:
-    """One row per model from its run summary (results/<profile>/training/<model>_summary.json,
-    else runs/<profile>/<model>/train_summary.json): model plus SUMMARY_KEYS, and STEADY_KEY from
-    its losses.csv (steady_seconds_per_step); NaN when not trained."""
-    rows = []
-    for m in models:
-        summary, losses = {}, None
-        for folder, stem in ((study.results / "training", f"{m}_"), (study.runs / m, "train_")):
-            if (folder / f"{stem}summary.json").is_file():
-                summary = json.loads((folder / f"{stem}summary.json").read_text())
-                csv_path = folder / (f"{m}_losses.csv" if stem == f"{m}_" else "losses.csv")
-                losses = pd.read_csv(csv_path) if csv_path.is_file() else None
-                break
-        steady = steady_seconds_per_step(losses, (summary.get("config") or {}).get("log_every", np.nan),
-                                         summary.get("resumed_from_step"))
-        rows.append({"model": m, **{k: summary.get(k, np.nan) for k in SUMMARY_KEYS}, STEADY_KEY: steady})
-    return pd.DataFrame(rows, columns=["model", *SUMMARY_KEYS, STEADY_KEY])
-
-
 # --------------------------------------------------------------------------------------------
 # Tables 1-4: per model and scale
 # --------------------------------------------------------------------------------------------
+def compare_with_paper(per_image: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    """Ours (mean, 95% CI) beside the paper's PSNR / SSIM per model and scale, with the difference.
+    A model or scale we did not run shows as missing (NaN)."""
+    ours = metrics.summarize(per_image)
+    if ours.empty:
+        ours = pd.DataFrame(columns=["model", "scale", "psnr_db", "psnr_ci_low", "psnr_ci_high", "ssim",
+                                     "ssim_ci_low", "ssim_ci_high", "n_images"])
+    paper = paper_results().drop_duplicates(["model", "scale"])
+    grid = pd.DataFrame([{"model": m, "scale": scale_name(s)} for m in models for s in SCALES])
+    out = grid.merge(ours, on=["model", "scale"], how="left").merge(
+        paper[["model", "scale", "psnr_db", "ssim", "mos"]].rename(
+            columns={"psnr_db": "paper_psnr_db", "ssim": "paper_ssim", "mos": "paper_mos"}),
+        on=["model", "scale"], how="left")
+    out["psnr_diff_db"] = out["psnr_db"] - out["paper_psnr_db"]
+    out["ssim_diff"] = out["ssim"] - out["paper_ssim"]
+    cols = ["model", "scale", "psnr_db", "psnr_ci_low", "psnr_ci_high", "paper_psnr_db", "psnr_diff_db",
+            "ssim", "ssim_ci_low", "ssim_ci_high", "paper_ssim", "ssim_diff", "paper_mos", "n_images"]
+    return out[[c for c in cols if c in out.columns]]
+
+
 def model_labels(summaries: pd.DataFrame | None) -> dict[str, str]:
     """model -> the name its rows carry (archs.model_label: 'SRGAN (MSE content)' when SRGAN's run
     summary records that it fell back to pixel MSE)."""
@@ -160,7 +150,7 @@ def per_scale_table(per_image, models, ratings: pd.DataFrame | None = None, floo
     """For each model (in the order given) and each of the six scales: ours (mean, 95% CI) beside
     the paper's PSNR and SSIM with the difference, then MOS (ours from `ratings` only; the paper's).
     `floor` appends the degraded input's own scores when `per_image` has them (paper values NaN).
-    With `summaries` (training_summaries), rows are named by model_labels (so an SRGAN trained
+    With `summaries` (study.training_summaries), rows are named by model_labels (so an SRGAN trained
     without VGG19 weights reads 'SRGAN (MSE content)'). Columns: PER_SCALE_COLUMNS."""
     models = list(models)
     wanted = models + ([FLOOR] if floor and FLOOR not in models else [])
@@ -181,19 +171,6 @@ def per_scale_table(per_image, models, ratings: pd.DataFrame | None = None, floo
     t["model"] = t["model"].map(lambda m: labels.get(m, m))
     t.attrs["has_ratings"] = ratings is not None and len(ratings) > 0
     return t
-
-
-def ablation_table(per_image, ratings: pd.DataFrame | None = None, models=ABLATION_MODELS,
-                   floor: bool = True, summaries: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Tables 1-2 (SGEN, SGEN-MSE, MEN, AEN, CEN) at the six scales; see :func:`per_scale_table`.
-    `per_image` may be a Study (its eval/ files are read)."""
-    return per_scale_table(per_image, models, ratings, floor, summaries)
-
-
-def sota_table(per_image, ratings: pd.DataFrame | None = None, models=SOTA_MODELS,
-               floor: bool = True, summaries: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Tables 3-4 (SGEN, SGEN-MSE, SRCNN, SRResNet, SRGAN, RED-Net, URDGN); see :func:`per_scale_table`."""
-    return per_scale_table(per_image, models, ratings, floor, summaries)
 
 
 def paper_split() -> tuple[list[str], list[str]]:
@@ -225,9 +202,10 @@ def missing_models(table: pd.DataFrame) -> list[str]:
 def mos_note(ratings: pd.DataFrame | None, ratings_dir) -> str:
     if ratings is None or not len(ratings):
         return (f"MOS (ours): no ratings in {ratings_dir}, so our MOS columns are empty (NaN); collect them with "
-                "notebook 06 (sgenlib.mos rating app). paper_mos: 18 subjects, scores 1-5, 48 images per scale.")
+                f"notebook 06 (sgenlib.mos rating app). paper_mos: {PAPER_N_SUBJECTS} subjects, scores 1-5, "
+                f"{PAPER_N_PER_SCALE} images per scale.")
     return (f"MOS (ours): {len(ratings)} ratings from {ratings['rater'].nunique()} rater(s) in {ratings_dir}; "
-            f"CI: {_mos.CI_METHOD}. paper_mos: 18 subjects, 48 images per scale.")
+            f"CI: {mos_stats.CI_METHOD}. paper_mos: {PAPER_N_SUBJECTS} subjects, {PAPER_N_PER_SCALE} images per scale.")
 
 
 def content_loss_notes(summaries: pd.DataFrame | None) -> list[str]:
@@ -239,13 +217,13 @@ def content_loss_notes(summaries: pd.DataFrame | None) -> list[str]:
         m = rec["model"]
         if m not in MODELS or MODELS[m].content_loss != "vgg":
             continue
-        used = rec.get("content_loss")
+        used, adv = rec.get("content_loss"), f"{MODELS[m].adv_weight:g}"
         if used == "vgg19_54":
             notes.append(f"{m} content loss used: 'vgg19_54' (VGG19 phi_5,4 features, ImageNet weights from the "
-                         "local torch hub cache), + 1e-3 adversarial, as Ledig et al.")
+                         f"local torch hub cache), + {adv} adversarial, as Ledig et al.")
         elif used == "mse":
             notes.append(f"{model_label(m, used)}: content loss 'mse' (no VGG19 ImageNet weights in the local torch "
-                         "hub cache; they cannot be downloaded here), so this row is SRResNet + pixel MSE + 1e-3 "
+                         f"hub cache; they cannot be downloaded here), so this row is SRResNet + pixel MSE + {adv} "
                          "adversarial, not the paper's SRGAN with its VGG loss.")
         else:
             notes.append(f"{m} content loss used: unknown (no run summary: not trained in this profile).")
@@ -300,77 +278,9 @@ def per_scale_notes(table: pd.DataFrame, ratings: pd.DataFrame | None = None, ra
     return notes + content_loss_notes(summaries) + optimizer_notes(models, summaries)
 
 
-def write_per_scale_tables(study: Study, table: pd.DataFrame, stem: str, split_stems: tuple[str, str] | None,
-                           title: str, notes=()) -> list[Path]:
-    """tables/<stem>.csv/.md (every scale, long form) and, with `split_stems`, the paper's two
-    tables of three scales each in its layout (a row per model)."""
-    paths = [write_table(study, table, stem, title, list(notes))]
-    if split_stems:
-        for part_stem, scales in zip(split_stems, paper_split()):
-            wide = paper_layout(table, scales)
-            paths.append(write_table(study, wide, part_stem, f"{title}: scales {scales[0]} to {scales[-1]} "
-                                     "(the paper's layout; ours beside 'paper')", list(notes)))
-    return paths
-
-
 # --------------------------------------------------------------------------------------------
 # complexity
 # --------------------------------------------------------------------------------------------
-class _Padded(nn.Module):
-    """Counts what archs.forward_padded really runs (the input padded to the size multiple)."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        return forward_padded(self.model, x)
-
-
-def _build(name: str, width: float, in_channels: int, device: str):
-    with torch.device(device):
-        g = build_generator(name, in_channels=in_channels, width=width)
-        d = build_discriminator(name, in_channels=in_channels, width=width)
-    return g, d
-
-
-def padded_scales(model: str, scales=SCALES) -> list[str]:
-    """The scales (of the paper's six) whose sides are not multiples of `model`'s size multiple, so
-    that archs.forward_padded reflect-pads them (for SGEN N = 4, multiple 32: 144x112, 176x144 and
-    208x176; the other three are multiples of 32)."""
-    g, _ = _build(model, 0.0625, 1, "meta")
-    m = getattr(g, "size_multiple", 1)
-    return [scale_name(s) for s in scales if s[0] % m or s[1] % m]
-
-
-def complexity_of_models(models=None, widths=(1.0,), in_channels: int = 1, size=(208, 176)) -> pd.DataFrame:
-    """Parameters and forward GFLOPs of each model's generator (one image at `size`, through
-    archs.forward_padded) at each width, plus its discriminator's parameters in millions (NaN when
-    it has none). Built on the meta device, so paper widths cost no memory and no time (falls back
-    to the CPU if a model cannot run there). Columns: COMPLEXITY_COLUMNS."""
-    models = list(MODELS) if models is None else list(models)
-    h, w = size
-    rows = []
-    for width in widths:
-        for name in models:
-            for device in ("meta", "cpu"):
-                try:
-                    g, d = _build(name, width, in_channels, device)
-                    gf = gflops(_Padded(g), in_channels, size)
-                    break
-                except (NotImplementedError, RuntimeError):
-                    if device == "cpu":
-                        raise
-            m = getattr(g, "size_multiple", 1)
-            n = count_params(g)
-            rows.append({"model": name, "arch": MODELS[name].arch, "width": float(width), "params": n,
-                         "params_m": n / 1e6, "gflops": gf, "size": scale_name(size),
-                         "computed_at": scale_name((h + (-h) % m, w + (-w) % m)), "size_multiple": m,
-                         "padded_scales": ", ".join(padded_scales(name)) or "none",
-                         "d_params_m": count_params(d) / 1e6 if d is not None else np.nan})
-    return pd.DataFrame(rows, columns=COMPLEXITY_COLUMNS)
-
-
 ARCH_DEFAULTS_NOTE = (
     "Architectures (defaults; options in sgenlib.archs, README decision table): SGEN family conv_{2^m} / "
     "deconv_{2^m} = one 5x5 (transposed) conv with stride 2^m (resample='strided', the authors' code); SGEN-family "
@@ -416,9 +326,9 @@ def n_study_table(per_image, summaries: pd.DataFrame | None = None, timing: pd.D
                   models: dict[int, str] = N_STUDY_MODELS) -> pd.DataFrame:
     """Table 5, one row per N: mean PSNR / SSIM over the six scales (95% CI, see N_STUDY_CI_NOTE)
     beside the paper's; training steps and seconds per step without warm-up (`summaries`, from
-    training_summaries), the inference time per image at batch 1 and the precision it was timed in
+    study.training_summaries), the inference time per image at batch 1 and the precision it was timed in
     (`timing`, from study.timing_table), GFLOPs and parameters
-    at `width` and at width 1.0 (`complexity`, from complexity_of_models); ratios to N = 3 of
+    at `width` and at width 1.0 (`complexity`, from complexity.complexity_of_models); ratios to N = 3 of
     training time per step, inference time and GFLOPs, beside the paper's GPU-hours and their
     ratio. Missing inputs give NaN. Columns: N_STUDY_COLUMNS."""
     per_image = per_image_rows(per_image, models.values())
@@ -518,3 +428,32 @@ def n_study_notes(table: pd.DataFrame, timing: pd.DataFrame | None = None) -> li
         gone = table.loc[table["n_images"].eq(0), "model"].tolist()
         notes.append("Not trained or not evaluated in this profile (rows of NaN): " + ", ".join(gone) + ".")
     return notes
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+# --------------------------------------------------------------------------------------------
+def markdown_table(df: pd.DataFrame, digits: int | None = None) -> str:
+    """`df` as a GitHub-style Markdown table (the kit's one Markdown writer). NaN / None show as
+    '—' and '|' in a cell is escaped; a float has `digits` decimals, or by default 4 significant
+    digits below 1 and 2 decimals from 1 up."""
+    def cell(v):
+        if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)):
+            return "—"
+        if isinstance(v, (float, np.floating)):
+            return f"{v:.{digits}f}" if digits is not None else f"{v:.4g}" if abs(v) < 1 else f"{v:.2f}"
+        return str(v).replace("|", "\\|")
+    lines = ["| " + " | ".join(str(c) for c in df.columns) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def write_table(folder: str | os.PathLike, df: pd.DataFrame, stem: str, header: list[str]) -> Path:
+    """<folder>/<stem>.csv (6 significant digits) and <folder>/<stem>.md (the Markdown lines of
+    `header`, then the table); returns the CSV's path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / f"{stem}.csv"
+    df.to_csv(csv_path, index=False, float_format="%.6g")
+    (folder / f"{stem}.md").write_text("\n".join(header) + "\n" + markdown_table(df) + "\n")
+    return csv_path

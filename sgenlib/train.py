@@ -54,12 +54,14 @@ import torch.distributed as dist
 import torch.nn as nn
 from tqdm.auto import tqdm
 
+from . import data as celeba
 from . import losses
 from .archs import MODELS, build_discriminator, build_generator, forward_padded, init_weights
 from .degrade import DEFAULT_LUMA, LUMA, DegradeOptions, degrade_batch
 from .optim import BASELINE_OPTIM, build_optimizer, run_settings
 from .paper import SCALES
-from .provenance import folder_lock, note_read
+from .profiles import get_profile
+from .provenance import FolderLockedError, folder_lock, note_read
 from .speed import cudnn_benchmark
 
 PROGRESS_LINE_S = 10.0  # at most one progress line on stderr per this many seconds (plus the last step)
@@ -70,6 +72,10 @@ RESUME_IGNORED_KEYS = ("ckpt_every", "log_every", "steps") + SPEED_ONLY_KEYS
 """Settings a run may change when it resumes from a checkpoint."""
 STEP_ORDERS = ("g_then_d", "d_then_g")
 """Order of the two updates of an adversarial step (TrainConfig.step_order); see Trainer.optimize."""
+
+
+PROFILE_KEYS = ("steps", "batch_size", "width", "ckpt_every", "log_every")
+"""The TrainConfig fields a profile sets (TrainConfig.from_profile)."""
 
 
 @dataclass
@@ -120,6 +126,19 @@ class TrainConfig:
                              f"{self.d_layout!r}")
         self.betas = tuple(self.betas)
         self.scales = [list(s) for s in self.scales]
+
+    @classmethod
+    def from_profile(cls, profile: dict, model: str, **overrides) -> "TrainConfig":
+        """`model`'s settings in a profile (sgenlib.profiles): its steps, batch size, width and
+        checkpoint / log intervals; every override that is not None replaces a profile value or a
+        default. The one mapping from a profile to a run (study and the command line use it)."""
+        missing = [k for k in PROFILE_KEYS if k not in profile]
+        if missing:
+            raise ValueError(f"the profile has no {', '.join(missing)} "
+                             f"(sgenlib.profiles sets {', '.join(PROFILE_KEYS)})")
+        kw = {k: profile[k] for k in PROFILE_KEYS}
+        kw.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(model=model, **kw)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -416,11 +435,6 @@ def _rng_state() -> dict:
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
-
-
-def _unwrap(m: nn.Module) -> nn.Module:
-    m = getattr(m, "module", m)               # DDP, CompiledWithFallback
-    return getattr(m, "_orig_mod", m)         # torch.compile
 
 
 class Trainer:
@@ -968,26 +982,23 @@ def load_train_images(data_root: str | None, profile: dict, degrade: DegradeOpti
                       cache_dir: str | os.PathLike = "cache", limit: int | None = None) -> tuple[np.ndarray, dict]:
     """The profile's training split as a uint8 array (decoded once into `cache_dir`; under
     torchrun the first process of each node decodes, the others then read the cache)."""
-    from . import data as celeba
-    root = data_root or os.environ.get("CELEBA_ROOT", "data/celeba")
+    root = celeba.resolve_root(data_root)
     source = celeba.open_celeba(root)
     plimit = profile.get("limit")
     train_limit = limit if limit is not None else (plimit.get("train") if isinstance(plimit, dict) else plimit)
-    names = celeba.make_splits(source, profile["split_mode"], seed, {"train": train_limit})["train"]
-    if not names:
-        raise celeba.CelebAError(f"the train split of {root} is empty (split mode {profile['split_mode']!r})")
-    kw = dict(color=degrade.color, luma=degrade.luma, cache_dir=cache_dir, desc="decode train")
+    kw = dict(mode=profile["split_mode"], seed=seed, limit={"train": train_limit}, color=degrade.color,
+              luma=degrade.luma, cache_dir=cache_dir)
     first = int(os.environ.get("LOCAL_RANK", "0")) == 0
     if dist.is_available() and dist.is_initialized():
         if first:
-            arr, kept = celeba.load_images(source, names, **kw)
+            arr, kept = celeba.load_split(source, "train", **kw)
         dist.barrier()
         if not first:
-            arr, kept = celeba.load_images(source, names, **kw)
+            arr, kept = celeba.load_split(source, "train", **kw)
     else:
-        arr, kept = celeba.load_images(source, names, **kw)
+        arr, kept = celeba.load_split(source, "train", **kw)
     info = {"root": str(root), "split_mode": profile["split_mode"], "seed": seed, "train_images": len(kept),
-            "train_names_sha256": hashlib.sha256("\n".join(kept).encode()).hexdigest(),
+            "train_names_sha256": celeba.names_sha256(kept),
             "train_content_sha256": celeba.content_sha256(source, kept)}
     return arr, info
 
@@ -1034,7 +1045,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """The command line; a known failure (full disk, damaged checkpoint, locked folder, fewer steps
     than the run has) ends with its message as the last line and exit status 1."""
-    from .provenance import FolderLockedError
     try:
         return _main(argv)
     except (DiskFullError, CheckpointError, FolderLockedError, RunStepsError, FloatingPointError) as e:
@@ -1044,24 +1054,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .profiles import get_profile
     prof = get_profile(args.profile)
     device, started = init_distributed(args.device)
     rank, world = dist_info()
     try:
         degrade = DegradeOptions(color=args.color, luma=args.luma, clip_noise=args.clip_noise,
                                  round_8bit=args.round_8bit)
-        images, data_info = load_train_images(args.data, prof, degrade, args.seed, args.cache, args.train_images)
-        kw = dict(steps=prof["steps"], batch_size=prof["batch_size"], width=prof["width"],
-                  ckpt_every=prof["ckpt_every"], log_every=prof["log_every"])
+        data = os.path.abspath(args.data) if args.data else None     # a relative --data: from the cwd
+        images, data_info = load_train_images(data, prof, degrade, args.seed, args.cache, args.train_images)
         given = dict(steps=args.steps, batch_size=args.batch_size, width=args.width, lr=args.lr,
                      ckpt_every=args.ckpt_every, log_every=args.log_every, gate=args.gate,
                      resample=args.resample, d_layout=args.d_layout, baseline_optim=args.baseline_optim,
                      lambda_on=args.lambda_on, step_order=args.step_order, amp=args.amp,
                      channels_last=args.channels_last,
                      compile_backend=args.compile_backend)
-        kw.update({k: v for k, v in given.items() if v is not None})
-        cfg = TrainConfig(model=args.model, seed=args.seed, compile=args.compile, **kw)
+        cfg = TrainConfig.from_profile(prof, args.model, seed=args.seed, compile=args.compile, **given)
         out = Path(args.out)
         summary = train(cfg, images, out, degrade, device, progress=not args.no_progress,
                         data_info={**data_info, "profile": args.profile})

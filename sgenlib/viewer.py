@@ -36,21 +36,23 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+import ipywidgets as w
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from . import data as celeba
 from . import metrics
-from .archs import MODELS
 from .degrade import DEFAULT_LUMA
 from .evaluate import TestSet, restore_batches
-from .inference import MIN_SIDE, _as_array, _model_channels, load_generator, pixel_array, restore
-from .paper import SCALES, parse_scale, scale_name
+from .inference import MIN_SIDE, image_array, load_generator, model_channels, pixel_array, restore
+from .mos.plan import load_index
+from .paper import REFERENCES, parse_scale, scale_name, sort_models
 from .paths import resolve_project_path
 from .profiles import short_run_note
+from .study import load_test_set, open_study, trained_labels
+from .widgets import widget_text
 
-REFERENCES = ("ground_truth", "input")
 TITLES = {"ground_truth": "ground truth (HR)", "input": "degraded input"}
 MAX_ID_OPTIONS = 1000            # ids offered in the combobox (any test id can still be typed)
 MAX_UPLOAD_BYTES = 25 * 2**20
@@ -116,10 +118,6 @@ def _rgb(img: np.ndarray) -> np.ndarray:
     return np.repeat(img[..., None], 3, axis=-1) if img.ndim == 2 else img
 
 
-def _chw(img: np.ndarray) -> np.ndarray:
-    return img[None] if img.ndim == 2 else img.transpose(2, 0, 1)
-
-
 def default_ticks(models) -> set[str]:
     """Models ticked at start: all when there are at most four, else SGEN, SGEN-MSE and the two
     adversarial baselines of Tables 3-4 (SRGAN, URDGN) that exist (the first four if none do)."""
@@ -127,12 +125,6 @@ def default_ticks(models) -> set[str]:
     if len(models) <= 4:
         return set(models)
     return {m for m in DEFAULT_TICKED if m in models} or set(models[:4])
-
-
-def sort_models(models) -> list[str]:
-    """The paper's order (sgenlib.archs.MODELS), then any other name alphabetically."""
-    order = list(MODELS)
-    return sorted(dict.fromkeys(models), key=lambda m: (order.index(m), "") if m in order else (len(order), m))
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,7 +138,6 @@ class GallerySource:
     titles = TITLES          # panel titles by key; open_viewer adds trained labels ('SRGAN (MSE content)')
 
     def __init__(self, gallery_dir):
-        from .mos.plan import load_index
         self.gallery_dir = Path(gallery_dir)
         self.index = load_index(self.gallery_dir)
         idx = self.index.drop_duplicates(["image_id", "scale", "model"], keep="first")
@@ -248,25 +239,6 @@ class LiveSource:
         return out, missing
 
 
-def load_test_set(study, data_root: str | None = None, on_corrupt: str = "skip") -> TestSet:
-    """The study's test split as a TestSet, without decoding the training split (which
-    study.load_data also does; for the full profiles that is ~160,000 faces) and without rewriting
-    the data manifest. Same calls and arguments as study.load_data, so it reads the same cache
-    and gives the same ids, images and degraded inputs (a test checks this)."""
-    from .study import default_data_root
-    root = data_root or default_data_root()
-    source = celeba.open_celeba(root)
-    prof = study.profile
-    splits = celeba.make_splits(source, prof["split_mode"], study.seed, prof["limit"])
-    if not splits["test"]:
-        raise celeba.CelebAError(f"the test split of {root} is empty (split mode {prof['split_mode']!r})")
-    images, kept = celeba.load_images(source, splits["test"], desc="decode test", color=study.degrade.color,
-                                      luma=study.degrade.luma, cache_dir=study.cache, on_corrupt=on_corrupt)
-    study.test = TestSet(images, [celeba.image_id(n) for n in kept], study.degrade, study.seed, SCALES,
-                         study.device)
-    return study.test
-
-
 def load_generators(runs_dir, device="cpu", channels: int | None = None) -> tuple[dict, list[str]]:
     """{model: generator} for every runs_dir/<model>/generator.pt (paper order), and notes on the
     ones that could not be used (unreadable, or trained on another number of channels)."""
@@ -279,8 +251,8 @@ def load_generators(runs_dir, device="cpu", channels: int | None = None) -> tupl
         except Exception as e:  # noqa: BLE001 - one broken run must not hide the others
             notes.append(f"{name}: cannot load {runs_dir / name / 'generator.pt'} ({e})")
             continue
-        if channels is not None and _model_channels(g) != channels:
-            notes.append(f"{name}: trained on {_model_channels(g)} channel(s), the study uses {channels}; skipped")
+        if channels is not None and model_channels(g) != channels:
+            notes.append(f"{name}: trained on {model_channels(g)} channel(s), the study uses {channels}; skipped")
             continue
         gens[name] = g
     return gens, notes
@@ -342,8 +314,8 @@ def upload_panels(image: Image.Image, generators: dict, models: list[str], mode:
     if min(w, h) < MIN_SIDE:
         raise UploadError(f"the image is {w}x{h} px; it needs at least {MIN_SIDE} px on each side")
     first = next(iter(generators.values()))
-    channels = _model_channels(first)
-    x = torch.from_numpy(_as_array(image, channels, luma)).unsqueeze(0)
+    channels = model_channels(first)
+    x = torch.from_numpy(image_array(image, channels, luma)).unsqueeze(0)
     if up != 1:
         x = torch.nn.functional.interpolate(x, scale_factor=up, mode="nearest")
     net_in = x[0].round().clamp(0, 255).to(torch.uint8)
@@ -448,365 +420,351 @@ def _safe(name: str) -> str:
 # --------------------------------------------------------------------------------------------
 # the widget
 # --------------------------------------------------------------------------------------------
-def _make_viewer_class():
-    import ipywidgets as w
+class RestorationViewer(w.VBox):
+    """Pick a test image (id or random) or upload one, pick a scale and the models; see every
+    panel side by side with a zoomed crop at the same place; save the panel as a PNG.
 
-    class RestorationViewer(w.VBox):
-        """Pick a test image (id or random) or upload one, pick a scale and the models; see every
-        panel side by side with a zoomed crop at the same place; save the panel as a PNG.
+    Everything a person does maps to a method: :meth:`show` (image id / scale), :meth:`random_image`,
+    :meth:`set_models`, :meth:`handle_upload`, :meth:`set_crop`, :meth:`jump`, :meth:`save`.
+    What is on screen: :attr:`panels` (list of :class:`Panel`), :attr:`crop` (x, y, size),
+    :meth:`compose` (the image the save button writes), :attr:`message` (errors and notes).
+    """
 
-        Everything a person does maps to a method: :meth:`show` (image id / scale), :meth:`random_image`,
-        :meth:`set_models`, :meth:`handle_upload`, :meth:`set_crop`, :meth:`jump`, :meth:`save`.
-        What is on screen: :attr:`panels` (list of :class:`Panel`), :attr:`crop` (x, y, size),
-        :meth:`compose` (the image the save button writes), :attr:`message` (errors and notes).
-        """
+    def __init__(self, source=None, generators: dict | None = None, save_dir="results/viewer",
+                 luma: str = DEFAULT_LUMA, display_scale: int = 2, status: str = "", seed: int | None = None,
+                 label: str = "", upload_note: str = "", show_models=None):
+        super().__init__()
+        self.source = source
+        self.generators = {m: generators[m] for m in sort_models(generators or {})}
+        self.save_dir = Path(save_dir)
+        self.luma = luma
+        self.display_scale = max(1, int(display_scale))
+        self.label = label
+        self.rng = np.random.default_rng(seed)
+        self.panels: list[Panel] = []
+        self.crop = (0, 0, 16)
+        self.current: dict = {"source": None}
+        self.last_saved: Path | None = None
+        self._upload: tuple[str, Image.Image] | None = None
+        self.max_upload_side = MAX_UPLOAD_SIDE
+        self._hold = 0
+        ids = list(source.ids) if source else []
+        scales = list(source.scales) if source else []
+        models = sort_models([*(source.models if source else []), *self.generators])
+        can_upload = bool(self.generators)
 
-        def __init__(self, source=None, generators: dict | None = None, save_dir="results/viewer",
-                     luma: str = DEFAULT_LUMA, display_scale: int = 2, status: str = "", seed: int | None = None,
-                     label: str = "", upload_note: str = "", show_models=None):
-            super().__init__()
-            self.source = source
-            self.generators = {m: generators[m] for m in sort_models(generators or {})}
-            self.save_dir = Path(save_dir)
-            self.luma = luma
-            self.display_scale = max(1, int(display_scale))
-            self.label = label
-            self.rng = np.random.default_rng(seed)
-            self.panels: list[Panel] = []
-            self.crop = (0, 0, 16)
-            self.current: dict = {"source": None}
-            self.last_saved: Path | None = None
-            self._upload: tuple[str, Image.Image] | None = None
-            self.max_upload_side = MAX_UPLOAD_SIDE
-            self._hold = 0
-            ids = list(source.ids) if source else []
-            scales = list(source.scales) if source else []
-            models = sort_models([*(source.models if source else []), *self.generators])
-            can_upload = bool(self.generators)
+        self.status = w.HTML(status)
+        # test image
+        self.source_toggle = w.ToggleButtons(options=[("test image", "test"), ("my upload", "upload")],
+                                             value="test")
+        self.id_box = w.Combobox(options=ids[:MAX_ID_OPTIONS], value=ids[0] if ids else "",
+                                 placeholder="type or pick a test image id", description="image id",
+                                 ensure_option=False, disabled=not ids)
+        self.random_button = w.Button(description="random image", icon="random", disabled=not ids,
+                                      layout=w.Layout(width="auto"))
+        self.scale_buttons = w.ToggleButtons(options=scales or ["-"], value=(scales[-1] if scales else "-"),
+                                             description="scale", disabled=not scales,
+                                             style={"button_width": "84px"})
+        ticked = default_ticks(models) if show_models is None else set(show_models)
+        self.model_boxes = {m: w.Checkbox(value=m in ticked, description=m, indent=False,
+                                          layout=w.Layout(width="auto", margin="0 12px 0 0"))
+                            for m in models}
+        # upload
+        self.upload = w.FileUpload(accept="image/*", multiple=False, description="upload a face",
+                                   layout=w.Layout(width="auto"),
+                                   disabled=not can_upload)
+        self.upload_mode = w.ToggleButtons(
+            options=[("degraded input, its size", "input"), ("low-res: enlarge x4", "lr")],
+            value="input", disabled=not can_upload, style={"button_width": "190px"})
+        self.upload_help = w.HTML(upload_note or (
+            "Your image has no ground truth: it is restored as a degraded network input at its own "
+            "size, or as a low-resolution face enlarged x4 first; no PSNR/SSIM is shown."
+            if can_upload else
+            "<b>Upload is disabled</b>: no trained generator is loaded (gallery mode shows only "
+            "precomputed restorations)."))
+        # crop
+        sl = dict(continuous_update=False, layout=w.Layout(width="330px"))
+        self.crop_x = w.IntSlider(description="crop x", min=0, max=1, value=0, **sl)
+        self.crop_y = w.IntSlider(description="crop y", min=0, max=1, value=0, **sl)
+        self.crop_size = w.IntSlider(description="crop size", min=4, max=16, value=16, **sl)
+        self.jump_buttons = {k: w.Button(description=k, layout=w.Layout(width="auto")) for k in LANDMARKS}
+        self.save_button = w.Button(description="save panel as PNG", icon="save", button_style="primary",
+                                    layout=w.Layout(width="auto"))
+        self.message = w.HTML()
+        self.panel_box = w.Box(layout=w.Layout(display="flex", flex_flow="row wrap", align_items="flex-start"))
 
-            self.status = w.HTML(status)
-            # test image
-            self.source_toggle = w.ToggleButtons(options=[("test image", "test"), ("my upload", "upload")],
-                                                 value="test")
-            self.id_box = w.Combobox(options=ids[:MAX_ID_OPTIONS], value=ids[0] if ids else "",
-                                     placeholder="type or pick a test image id", description="image id",
-                                     ensure_option=False, disabled=not ids)
-            self.random_button = w.Button(description="random image", icon="random", disabled=not ids,
-                                          layout=w.Layout(width="auto"))
-            self.scale_buttons = w.ToggleButtons(options=scales or ["-"], value=(scales[-1] if scales else "-"),
-                                                 description="scale", disabled=not scales,
-                                                 style={"button_width": "84px"})
-            ticked = default_ticks(models) if show_models is None else set(show_models)
-            self.model_boxes = {m: w.Checkbox(value=m in ticked, description=m, indent=False,
-                                              layout=w.Layout(width="auto", margin="0 12px 0 0"))
-                                for m in models}
-            # upload
-            self.upload = w.FileUpload(accept="image/*", multiple=False, description="upload a face",
-                                       layout=w.Layout(width="auto"),
-                                       disabled=not can_upload)
-            self.upload_mode = w.ToggleButtons(
-                options=[("degraded input, its size", "input"), ("low-res: enlarge x4", "lr")],
-                value="input", disabled=not can_upload, style={"button_width": "190px"})
-            self.upload_help = w.HTML(upload_note or (
-                "Your image has no ground truth: it is restored as a degraded network input at its own "
-                "size, or as a low-resolution face enlarged x4 first; no PSNR/SSIM is shown."
-                if can_upload else
-                "<b>Upload is disabled</b>: no trained generator is loaded (gallery mode shows only "
-                "precomputed restorations)."))
-            # crop
-            sl = dict(continuous_update=False, layout=w.Layout(width="330px"))
-            self.crop_x = w.IntSlider(description="crop x", min=0, max=1, value=0, **sl)
-            self.crop_y = w.IntSlider(description="crop y", min=0, max=1, value=0, **sl)
-            self.crop_size = w.IntSlider(description="crop size", min=4, max=16, value=16, **sl)
-            self.jump_buttons = {k: w.Button(description=k, layout=w.Layout(width="auto")) for k in LANDMARKS}
-            self.save_button = w.Button(description="save panel as PNG", icon="save", button_style="primary",
-                                        layout=w.Layout(width="auto"))
-            self.message = w.HTML()
-            self.panel_box = w.Box(layout=w.Layout(display="flex", flex_flow="row wrap", align_items="flex-start"))
+        self.source_toggle.observe(self._on_source, "value")
+        self.id_box.observe(self._on_id, "value")
+        self.random_button.on_click(lambda _b: self.random_image())
+        self.scale_buttons.observe(self._on_scale, "value")
+        for cb in self.model_boxes.values():
+            cb.observe(lambda _c: self._refresh(), "value")
+        self.upload.observe(self._on_upload, "value")
+        self.upload_mode.observe(lambda _c: self._refresh() if self.source_toggle.value == "upload" else None,
+                                 "value")
+        for s in (self.crop_x, self.crop_y, self.crop_size):
+            s.observe(self._on_crop, "value")
+        for k, b in self.jump_buttons.items():
+            b.on_click(lambda _b, k=k: self.jump(k))
+        self.save_button.on_click(lambda _b: self.save())
 
-            self.source_toggle.observe(self._on_source, "value")
-            self.id_box.observe(self._on_id, "value")
-            self.random_button.on_click(lambda _b: self.random_image())
-            self.scale_buttons.observe(self._on_scale, "value")
-            for cb in self.model_boxes.values():
-                cb.observe(lambda _c: self._refresh(), "value")
-            self.upload.observe(self._on_upload, "value")
-            self.upload_mode.observe(lambda _c: self._refresh() if self.source_toggle.value == "upload" else None,
-                                     "value")
-            for s in (self.crop_x, self.crop_y, self.crop_size):
-                s.observe(self._on_crop, "value")
-            for k, b in self.jump_buttons.items():
-                b.on_click(lambda _b, k=k: self.jump(k))
-            self.save_button.on_click(lambda _b: self.save())
+        self.children = [
+            self.status,
+            w.HBox([self.source_toggle]),
+            w.HBox([self.id_box, self.random_button]),
+            self.scale_buttons,
+            w.HBox([w.Label("models:"), *self.model_boxes.values()], layout=w.Layout(flex_flow="row wrap")),
+            w.HBox([self.upload, self.upload_mode]), self.upload_help,
+            w.HBox([self.crop_x, self.crop_y, self.crop_size]),
+            w.HBox([w.Label("jump to (aligned faces):"), *self.jump_buttons.values()]),
+            w.HBox([self.save_button]),
+            self.message,
+            self.panel_box,
+        ]
+        if source is None and not can_upload:
+            for c in (self.source_toggle, self.save_button, self.crop_x, self.crop_y, self.crop_size,
+                      *self.jump_buttons.values()):
+                c.disabled = True
+        self._refresh()
 
-            self.children = [
-                self.status,
-                w.HBox([self.source_toggle]),
-                w.HBox([self.id_box, self.random_button]),
-                self.scale_buttons,
-                w.HBox([w.Label("models:"), *self.model_boxes.values()], layout=w.Layout(flex_flow="row wrap")),
-                w.HBox([self.upload, self.upload_mode]), self.upload_help,
-                w.HBox([self.crop_x, self.crop_y, self.crop_size]),
-                w.HBox([w.Label("jump to (aligned faces):"), *self.jump_buttons.values()]),
-                w.HBox([self.save_button]),
-                self.message,
-                self.panel_box,
-            ]
-            if source is None and not can_upload:
-                for c in (self.source_toggle, self.save_button, self.crop_x, self.crop_y, self.crop_size,
-                          *self.jump_buttons.values()):
-                    c.disabled = True
-            self._refresh()
+    # ---- what is selected
+    @property
+    def selected_models(self) -> list[str]:
+        return [m for m, cb in self.model_boxes.items() if cb.value]
 
-        # ---- what is selected
-        @property
-        def selected_models(self) -> list[str]:
-            return [m for m, cb in self.model_boxes.items() if cb.value]
+    def set_models(self, models) -> None:
+        """Tick exactly `models` (names not offered are ignored) and redraw once."""
+        self._hold += 1
+        try:
+            for m, cb in self.model_boxes.items():
+                cb.value = m in set(models)
+        finally:
+            self._hold -= 1
+        self._refresh()
 
-        def set_models(self, models) -> None:
-            """Tick exactly `models` (names not offered are ignored) and redraw once."""
-            self._hold += 1
-            try:
-                for m, cb in self.model_boxes.items():
-                    cb.value = m in set(models)
-            finally:
-                self._hold -= 1
-            self._refresh()
+    # ---- actions
+    def show(self, image_id: str | None = None, scale: str | None = None) -> None:
+        """Show test image `image_id` at `scale` (either may be left as is)."""
+        self._hold += 1
+        try:
+            if image_id is not None:
+                self.id_box.value = str(image_id)
+            if scale is not None:
+                self.scale_buttons.value = scale
+            self.source_toggle.value = "test"
+        finally:
+            self._hold -= 1
+        self._refresh()
 
-        # ---- actions
-        def show(self, image_id: str | None = None, scale: str | None = None) -> None:
-            """Show test image `image_id` at `scale` (either may be left as is)."""
-            self._hold += 1
-            try:
-                if image_id is not None:
-                    self.id_box.value = str(image_id)
-                if scale is not None:
-                    self.scale_buttons.value = scale
-                self.source_toggle.value = "test"
-            finally:
-                self._hold -= 1
-            self._refresh()
+    def random_image(self) -> str | None:
+        if not self.source or not self.source.ids:
+            return None
+        image_id = self.source.ids[int(self.rng.integers(len(self.source.ids)))]
+        self.show(image_id)
+        return image_id
 
-        def random_image(self) -> str | None:
-            if not self.source or not self.source.ids:
-                return None
-            image_id = self.source.ids[int(self.rng.integers(len(self.source.ids)))]
-            self.show(image_id)
-            return image_id
-
-        def handle_upload(self, content: bytes, name: str = "upload") -> bool:
-            """Take an uploaded file; False (and a message, not an exception) when it is unusable."""
-            if not self.generators:
-                self._error("upload is disabled: no trained generator is loaded (gallery mode)")
-                return False
-            try:
-                image = decode_upload(content, name)
-            except UploadError as e:
-                self._error(str(e))
-                return False
-            before = (self._upload, self.source_toggle.value)
-            self._upload = (name, image)
-            self._set_toggle("upload")
-            if self._refresh(reset_crop=True):
-                return True
-            self._upload = before[0]                # unusable: keep showing what was there
-            self._set_toggle(before[1])
+    def handle_upload(self, content: bytes, name: str = "upload") -> bool:
+        """Take an uploaded file; False (and a message, not an exception) when it is unusable."""
+        if not self.generators:
+            self._error("upload is disabled: no trained generator is loaded (gallery mode)")
             return False
-
-        def set_crop(self, x: int | None = None, y: int | None = None, size: int | None = None) -> tuple:
-            """Move / resize the crop (image pixels of the panels) and redraw; returns the crop."""
-            if not self.panels:
-                return self.crop
-            h, w = self.panels[0].size
-            cx, cy, cs = self.crop
-            self._apply_crop(clamp_crop((cx if x is None else x, cy if y is None else y,
-                                         cs if size is None else size), h, w))
-            self._render()
-            return self.crop
-
-        def jump(self, landmark: str) -> tuple:
-            """Centre the crop on a feature of an aligned face (LANDMARKS)."""
-            if not self.panels:
-                return self.crop
-            fx, fy = LANDMARKS[landmark]
-            h, w = self.panels[0].size
-            s = self.crop[2]
-            return self.set_crop(round(fx * w - s / 2), round(fy * h - s / 2))
-
-        def compose(self) -> np.ndarray:
-            """The panel as one RGB image: a header line, then every tile side by side."""
-            return compose([render_tile(p, self.crop, self.display_scale) for p in self.panels], self.header())
-
-        def header(self) -> str:
-            c = self.current
-            what = (f"test image {c.get('image_id')} at {c.get('scale')}" if c.get("source") == "test"
-                    else f"upload {c.get('name')} ({'enlarged x4' if c.get('mode') == 'lr' else 'as network input'})")
-            x, y, s = self.crop
-            return f"{self.label}  {what}  crop {s}x{s} px at ({x}, {y})".strip()
-
-        def save(self, path=None) -> Path | None:
-            """Write the panel on screen as a PNG (default: save_dir/<image>_<scale>_<x>_<y>_<size>.png)."""
-            if not self.panels:
-                self._error("nothing to save: no panel is shown")
-                return None
-            c = self.current
-            x, y, s = self.crop
-            if path is None:
-                stem = (f"{_safe(c['image_id'])}_{c['scale']}" if c.get("source") == "test"
-                        else f"upload-{_safe(Path(c['name']).stem)}_{c['mode']}")
-                path = self.save_dir / f"{stem}_crop{x}-{y}-{s}.png"
-            path = Path(path)
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(self.compose()).save(path)
-            except OSError as e:
-                self._error(f"could not save {path}: {e}")
-                return None
-            self.last_saved = path
-            self.message.value = f"saved <code>{html.escape(str(path))}</code>"
-            return path
-
-        def crops(self) -> list[np.ndarray]:
-            """The crop of every panel at the current place (image pixels, not magnified)."""
-            x, y, s = self.crop
-            return [p.image[y:y + s, x:x + s] for p in self.panels]
-
-        def displayed_text(self) -> str:
-            """Every text the widget shows (for tests), captions of the panels included."""
-            from .widgets import widget_text
-            return "\n".join(widget_text(self) + [f"{p.title}: {p.caption}" for p in self.panels])
-
-        # ---- internals
-        def _error(self, text: str) -> None:
-            self.message.value = f"<span style='color:#b00'>{html.escape(text, quote=False)}</span>"
-
-        def _set_toggle(self, value: str) -> None:
-            self._hold += 1
-            try:
-                self.source_toggle.value = value
-            finally:
-                self._hold -= 1
-
-        def _on_source(self, change) -> None:
-            if not self._hold and not self._refresh(reset_crop=True):
-                self._set_toggle(change["old"])             # e.g. upload disabled: stay where we were
-
-        def _on_id(self, change) -> None:
-            if self._hold:
-                return
-            value = str(change["new"]).strip()
-            if self.source and value in self.source.ids:
-                self.show(value)
-            elif self.source and value and not any(i.startswith(value) for i in self.source.ids):
-                self._error(f"no test image with id {value!r} in this {self.source.kind} source")
-
-        def _on_scale(self, _change) -> None:
-            if not self._hold:
-                self._refresh()
-
-        def _on_upload(self, change) -> None:
-            files = change["new"]
-            if not files:
-                return
-            if isinstance(files, dict):                         # ipywidgets 7: {name: {content, ...}}
-                name, meta = next(iter(files.items()))
-                content = meta.get("content", b"")
-            else:                                               # ipywidgets 8: ({name, content, ...},)
-                meta = files[0]
-                name, content = meta.get("name", "upload"), meta.get("content", b"")
-            self.handle_upload(bytes(content), name)
-            self.upload.value = ()                              # the same file can be chosen again
-
-        def _on_crop(self, _change) -> None:
-            if self._hold or not self.panels:
-                return
-            h, w = self.panels[0].size
-            self._apply_crop(clamp_crop((self.crop_x.value, self.crop_y.value, self.crop_size.value), h, w))
-            self._render()
-
-        def _apply_crop(self, crop: tuple[int, int, int]) -> None:
-            """Set the crop and the sliders (their ranges follow the image size) without redrawing."""
-            h, w = self.panels[0].size
-            x, y, s = crop
-            self._hold += 1
-            try:
-                self.crop_size.max = max(4, min(h, w))
-                self.crop_size.value = s
-                self.crop_x.max, self.crop_y.max = max(1, w - s), max(1, h - s)
-                self.crop_x.value, self.crop_y.value = x, y
-            finally:
-                self._hold -= 1
-            self.crop = (x, y, s)
-
-        def _panels_now(self) -> tuple[list[Panel], dict, str]:
-            models = self.selected_models
-            if self.source_toggle.value == "upload":
-                if not self.generators:
-                    raise UploadError("upload is disabled: no trained generator is loaded (gallery mode)")
-                if self._upload is None:
-                    return [], {"source": None}, "Upload a face image (PNG or JPEG) with the button above."
-                name, image = self._upload
-                mode = self.upload_mode.value
-                panels, note = upload_panels(image, self.generators, models, mode, self.luma, self.max_upload_side)
-                return panels, {"source": "upload", "name": name, "mode": mode}, note
-            if not self.source:
-                return [], {"source": None}, "No test images: neither test data nor a gallery was found."
-            image_id = str(self.id_box.value).strip()
-            if image_id not in self.source.ids:
-                image_id = self.current.get("image_id") if self.current.get("source") == "test" else None
-                image_id = image_id or self.source.ids[0]
-            scale = self.scale_buttons.value
-            panels, missing = self.source.panels(image_id, scale, models)
-            note = f"not available here: {', '.join(missing)}" if missing else ""
-            return panels, {"source": "test", "image_id": image_id, "scale": scale}, note
-
-        def _refresh(self, reset_crop: bool = False) -> bool:
-            """Recompute the panels from the controls and redraw; False (and a message) on error,
-            leaving the panels on screen as they were."""
-            if self._hold:
-                return False
-            old = self.panels[0].size if self.panels else None
-            try:
-                panels, current, note = self._panels_now()
-            except (UploadError, KeyError, ValueError) as e:
-                self._error(str(e.args[0]) if e.args else str(e))
-                return False
-            except Exception as e:  # noqa: BLE001 - e.g. out of memory on a huge upload: say so, keep going
-                self._error(f"could not show this: {type(e).__name__}: {e}")
-                return False
-            self.panels, self.current = panels, current
-            self.scale_buttons.disabled = current.get("source") != "test"
-            self.message.value = html.escape(note, quote=False)
-            if panels:
-                h, w = panels[0].size
-                if old is None or reset_crop:
-                    s = max(4, min(h, w) // 4)
-                    fx, fy = LANDMARKS["left eye"] if current["source"] == "test" else LANDMARKS["centre"]
-                    crop = (round(fx * w - s / 2), round(fy * h - s / 2), s)
-                elif old != (h, w):             # a new size: keep the crop's place and size relative
-                    oh, ow = old
-                    x, y, s = self.crop
-                    s2 = max(4, round(s * min(h, w) / min(oh, ow)))
-                    crop = (round((x + s / 2) / ow * w - s2 / 2), round((y + s / 2) / oh * h - s2 / 2), s2)
-                else:
-                    crop = self.crop
-                self._apply_crop(clamp_crop(crop, h, w))
-            self._render()
+        try:
+            image = decode_upload(content, name)
+        except UploadError as e:
+            self._error(str(e))
+            return False
+        before = (self._upload, self.source_toggle.value)
+        self._upload = (name, image)
+        self._set_toggle("upload")
+        if self._refresh(reset_crop=True):
             return True
+        self._upload = before[0]                # unusable: keep showing what was there
+        self._set_toggle(before[1])
+        return False
 
-        def _render(self) -> None:
-            self.tiles = [render_tile(p, self.crop, self.display_scale) for p in self.panels]
-            self.panel_box.children = [w.Image(value=_png(t), format="png") for t in self.tiles]
+    def set_crop(self, x: int | None = None, y: int | None = None, size: int | None = None) -> tuple:
+        """Move / resize the crop (image pixels of the panels) and redraw; returns the crop."""
+        if not self.panels:
+            return self.crop
+        h, w = self.panels[0].size
+        cx, cy, cs = self.crop
+        self._apply_crop(clamp_crop((cx if x is None else x, cy if y is None else y,
+                                     cs if size is None else size), h, w))
+        self._render()
+        return self.crop
 
-    return RestorationViewer
+    def jump(self, landmark: str) -> tuple:
+        """Centre the crop on a feature of an aligned face (LANDMARKS)."""
+        if not self.panels:
+            return self.crop
+        fx, fy = LANDMARKS[landmark]
+        h, w = self.panels[0].size
+        s = self.crop[2]
+        return self.set_crop(round(fx * w - s / 2), round(fy * h - s / 2))
 
+    def compose(self) -> np.ndarray:
+        """The panel as one RGB image: a header line, then every tile side by side."""
+        return compose([render_tile(p, self.crop, self.display_scale) for p in self.panels], self.header())
 
-RestorationViewer = _make_viewer_class()
+    def header(self) -> str:
+        c = self.current
+        what = (f"test image {c.get('image_id')} at {c.get('scale')}" if c.get("source") == "test"
+                else f"upload {c.get('name')} ({'enlarged x4' if c.get('mode') == 'lr' else 'as network input'})")
+        x, y, s = self.crop
+        return f"{self.label}  {what}  crop {s}x{s} px at ({x}, {y})".strip()
 
+    def save(self, path=None) -> Path | None:
+        """Write the panel on screen as a PNG (default: save_dir/<image>_<scale>_<x>_<y>_<size>.png)."""
+        if not self.panels:
+            self._error("nothing to save: no panel is shown")
+            return None
+        c = self.current
+        x, y, s = self.crop
+        if path is None:
+            stem = (f"{_safe(c['image_id'])}_{c['scale']}" if c.get("source") == "test"
+                    else f"upload-{_safe(Path(c['name']).stem)}_{c['mode']}")
+            path = self.save_dir / f"{stem}_crop{x}-{y}-{s}.png"
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(self.compose()).save(path)
+        except OSError as e:
+            self._error(f"could not save {path}: {e}")
+            return None
+        self.last_saved = path
+        self.message.value = f"saved <code>{html.escape(str(path))}</code>"
+        return path
 
-def viewer(source=None, generators=None, **kw):
-    """A RestorationViewer on a source (LiveSource, GallerySource or None) and generators for uploads."""
-    return RestorationViewer(source, generators, **kw)
+    def crops(self) -> list[np.ndarray]:
+        """The crop of every panel at the current place (image pixels, not magnified)."""
+        x, y, s = self.crop
+        return [p.image[y:y + s, x:x + s] for p in self.panels]
+
+    def displayed_text(self) -> str:
+        """Every text the widget shows (for tests), captions of the panels included."""
+        return "\n".join(widget_text(self) + [f"{p.title}: {p.caption}" for p in self.panels])
+
+    # ---- internals
+    def _error(self, text: str) -> None:
+        self.message.value = f"<span style='color:#b00'>{html.escape(text, quote=False)}</span>"
+
+    def _set_toggle(self, value: str) -> None:
+        self._hold += 1
+        try:
+            self.source_toggle.value = value
+        finally:
+            self._hold -= 1
+
+    def _on_source(self, change) -> None:
+        if not self._hold and not self._refresh(reset_crop=True):
+            self._set_toggle(change["old"])             # e.g. upload disabled: stay where we were
+
+    def _on_id(self, change) -> None:
+        if self._hold:
+            return
+        value = str(change["new"]).strip()
+        if self.source and value in self.source.ids:
+            self.show(value)
+        elif self.source and value and not any(i.startswith(value) for i in self.source.ids):
+            self._error(f"no test image with id {value!r} in this {self.source.kind} source")
+
+    def _on_scale(self, _change) -> None:
+        if not self._hold:
+            self._refresh()
+
+    def _on_upload(self, change) -> None:
+        files = change["new"]
+        if not files:
+            return
+        if isinstance(files, dict):                         # ipywidgets 7: {name: {content, ...}}
+            name, meta = next(iter(files.items()))
+            content = meta.get("content", b"")
+        else:                                               # ipywidgets 8: ({name, content, ...},)
+            meta = files[0]
+            name, content = meta.get("name", "upload"), meta.get("content", b"")
+        self.handle_upload(bytes(content), name)
+        self.upload.value = ()                              # the same file can be chosen again
+
+    def _on_crop(self, _change) -> None:
+        if self._hold or not self.panels:
+            return
+        h, w = self.panels[0].size
+        self._apply_crop(clamp_crop((self.crop_x.value, self.crop_y.value, self.crop_size.value), h, w))
+        self._render()
+
+    def _apply_crop(self, crop: tuple[int, int, int]) -> None:
+        """Set the crop and the sliders (their ranges follow the image size) without redrawing."""
+        h, w = self.panels[0].size
+        x, y, s = crop
+        self._hold += 1
+        try:
+            self.crop_size.max = max(4, min(h, w))
+            self.crop_size.value = s
+            self.crop_x.max, self.crop_y.max = max(1, w - s), max(1, h - s)
+            self.crop_x.value, self.crop_y.value = x, y
+        finally:
+            self._hold -= 1
+        self.crop = (x, y, s)
+
+    def _panels_now(self) -> tuple[list[Panel], dict, str]:
+        models = self.selected_models
+        if self.source_toggle.value == "upload":
+            if not self.generators:
+                raise UploadError("upload is disabled: no trained generator is loaded (gallery mode)")
+            if self._upload is None:
+                return [], {"source": None}, "Upload a face image (PNG or JPEG) with the button above."
+            name, image = self._upload
+            mode = self.upload_mode.value
+            panels, note = upload_panels(image, self.generators, models, mode, self.luma, self.max_upload_side)
+            return panels, {"source": "upload", "name": name, "mode": mode}, note
+        if not self.source:
+            return [], {"source": None}, "No test images: neither test data nor a gallery was found."
+        image_id = str(self.id_box.value).strip()
+        if image_id not in self.source.ids:
+            image_id = self.current.get("image_id") if self.current.get("source") == "test" else None
+            image_id = image_id or self.source.ids[0]
+        scale = self.scale_buttons.value
+        panels, missing = self.source.panels(image_id, scale, models)
+        note = f"not available here: {', '.join(missing)}" if missing else ""
+        return panels, {"source": "test", "image_id": image_id, "scale": scale}, note
+
+    def _refresh(self, reset_crop: bool = False) -> bool:
+        """Recompute the panels from the controls and redraw; False (and a message) on error,
+        leaving the panels on screen as they were."""
+        if self._hold:
+            return False
+        old = self.panels[0].size if self.panels else None
+        try:
+            panels, current, note = self._panels_now()
+        except (UploadError, KeyError, ValueError) as e:
+            self._error(str(e.args[0]) if e.args else str(e))
+            return False
+        except Exception as e:  # noqa: BLE001 - e.g. out of memory on a huge upload: say so, keep going
+            self._error(f"could not show this: {type(e).__name__}: {e}")
+            return False
+        self.panels, self.current = panels, current
+        self.scale_buttons.disabled = current.get("source") != "test"
+        self.message.value = html.escape(note, quote=False)
+        if panels:
+            h, w = panels[0].size
+            if old is None or reset_crop:
+                s = max(4, min(h, w) // 4)
+                fx, fy = LANDMARKS["left eye"] if current["source"] == "test" else LANDMARKS["centre"]
+                crop = (round(fx * w - s / 2), round(fy * h - s / 2), s)
+            elif old != (h, w):             # a new size: keep the crop's place and size relative
+                oh, ow = old
+                x, y, s = self.crop
+                s2 = max(4, round(s * min(h, w) / min(oh, ow)))
+                crop = (round((x + s / 2) / ow * w - s2 / 2), round((y + s / 2) / oh * h - s2 / 2), s2)
+            else:
+                crop = self.crop
+            self._apply_crop(clamp_crop(crop, h, w))
+        self._render()
+        return True
+
+    def _render(self) -> None:
+        self.tiles = [render_tile(p, self.crop, self.display_scale) for p in self.panels]
+        self.panel_box.children = [w.Image(value=_png(t), format="png") for t in self.tiles]
 
 
 def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", cache_dir="cache",
@@ -821,7 +779,6 @@ def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", 
     neither, the widget says what to run first. Relative folders are taken from the checkout's root.
     show_models: the models ticked at start (None: see default_ticks).
     """
-    from .study import default_data_root, open_study
     results_dir, runs_dir, cache_dir = (resolve_project_path(p) for p in (results_dir, runs_dir, cache_dir))
     st = open_study(profile, str(results_dir), str(runs_dir), str(cache_dir), color=color, luma=luma,
                     clip_noise=clip_noise, seed=seed, device=device, **overrides)
@@ -831,9 +788,8 @@ def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", 
     if live:
         gens, notes = load_generators(st.runs, st.device, st.degrade.channels)
     if gens:
-        root = str(resolve_project_path(data_root or default_data_root()))
         try:
-            test = load_test_set(st, root)
+            test = load_test_set(st, data_root)
             source = LiveSource(test, gens)
             status = (f"<b>LIVE</b> [{profile}]: restorations computed now by {', '.join(gens)} "
                       f"(<code>{html.escape(str(st.runs))}/&lt;model&gt;/generator.pt</code>) on {st.device}; "
@@ -860,14 +816,13 @@ def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", 
                       f"<code>{html.escape(str(st.runs))}</code> and no gallery at "
                       f"<code>{html.escape(str(gallery_dir))}</code>. Run 02_sgen (run_all.sh) first.")
     if source is not None:
-        from .study import trained_labels
         source.titles = {**TITLES, **trained_labels(st)}
     if notes:
         status += "<br><small>" + "<br>".join(html.escape(n) for n in notes) + "</small>"
     if short_run_note(st.profile):  # smoke: say that flat gray restorations are expected
         status = f"<b style='color:#b00000'>{html.escape(short_run_note(st.profile))}</b><br>" + status
     label = f"[{profile}{' SMOKE: tiny models, a few steps' if profile == 'smoke' else ''}]"
-    v = viewer(source, gens, save_dir=save_dir, luma=luma, display_scale=display_scale, status=status,
-               seed=seed, label=label, show_models=show_models)
+    v = RestorationViewer(source, gens, save_dir=save_dir, luma=luma, display_scale=display_scale,
+                          status=status, seed=seed, label=label, show_models=show_models)
     v.study = st
     return v

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sgenlib import data
+from sgenlib.paths import project_root
 
 
 def make_mini_celeba(tmp_path, celeba_dir, n=12, partition=True):
@@ -145,3 +146,22 @@ def test_unreadable_folder(tmp_path, celeba_dir, monkeypatch):
     monkeypatch.setattr(os, "scandir", boom)
     with pytest.raises(data.CelebAError, match="cannot read the CelebA folder"):
         data.open_celeba(root)
+
+
+def test_load_split_and_the_one_default_root(tmp_path, celeba_dir, monkeypatch):
+    root, names = make_mini_celeba(tmp_path, celeba_dir, n=6)
+    src = data.open_celeba(root)
+    arr, kept = data.load_split(src, "test", "official", cache_dir=tmp_path / "cache")
+    assert kept == data.make_splits(src, "official")["test"] == [names[2], names[5]]
+    assert arr.shape == (2, 1, *data.CELEBA_SIZE) and arr.dtype == np.uint8
+    one = data.open_celeba(make_mini_celeba(tmp_path / "one", celeba_dir, n=1)[0])   # a train image only
+    with pytest.raises(data.CelebAError, match="the val split of .* is empty"):
+        data.load_split(one, "val", cache_dir=None)
+    with pytest.raises(ValueError, match="split must be one of"):
+        data.load_split(src, "validation")
+    # the default root: the argument, else $CELEBA_ROOT, else data/celeba, relative to the checkout
+    monkeypatch.setenv("CELEBA_ROOT", str(root))
+    assert data.resolve_root() == root and data.resolve_root(str(tmp_path)) == tmp_path
+    monkeypatch.delenv("CELEBA_ROOT")
+    assert data.resolve_root("") == data.resolve_root(None) == project_root() / data.DEFAULT_ROOT
+    assert data.resolve_root().is_absolute() and data.resolve_root().parts[-2:] == ("data", "celeba")

@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from sgenlib import data
-from sgenlib.degrade import (DegradeOptions, degrade_batch, degrade_test_batch, rgb_to_gray_uint8,
+from sgenlib.degrade import (DegradeOptions, degrade_batch, degrade_test_batch, rgb_to_gray,
                              fixed_noise)
 from sgenlib.paper import SCALES
 
@@ -52,7 +52,7 @@ def test_gray_is_opencv_bit_exact(rgb_faces):
     assert DegradeOptions().luma == "authors"
     for i in range(len(rgb)):
         assert np.array_equal(gray[i, 0], cv2.cvtColor(rgb[i], cv2.COLOR_BGR2GRAY))
-        assert np.array_equal(rgb_to_gray_uint8(rgb[i], "standard"), cv2.cvtColor(rgb[i], cv2.COLOR_RGB2GRAY))
+        assert np.array_equal(rgb_to_gray(rgb[i], "standard"), cv2.cvtColor(rgb[i], cv2.COLOR_RGB2GRAY))
 
 
 @pytest.mark.parametrize("scale", SCALES)
@@ -112,14 +112,20 @@ def test_noise_not_clipped_by_default(few_faces):
 
 def test_luma_formulas():
     rgb = np.array([[[255, 0, 0], [0, 0, 255]]], dtype=np.uint8)
-    std = rgb_to_gray_uint8(rgb, "standard")
-    swapped = rgb_to_gray_uint8(rgb, "authors")
+    std = rgb_to_gray(rgb, "standard")
+    swapped = rgb_to_gray(rgb, "authors")
     assert std.tolist() == [[76, 29]]          # 0.299 * 255, 0.114 * 255
     assert swapped.tolist() == [[29, 76]]      # the channel swap of the authors' code
     # bit-exact with OpenCV on every kind of pixel
     img = np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8)
-    assert np.array_equal(rgb_to_gray_uint8(img, "standard"), cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
-    assert np.array_equal(rgb_to_gray_uint8(img, "authors"), cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
+    assert np.array_equal(rgb_to_gray(img, "standard"), cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
+    assert np.array_equal(rgb_to_gray(img, "authors"), cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
+    # other dtypes (16-bit scaled, float): the same weights in float32, unrounded (OpenCV: 15-bit fixed point)
+    f = rgb_to_gray(img.astype(np.float32), "standard")
+    assert f.dtype == np.float32 and not np.array_equal(f, np.round(f))
+    assert np.abs(f - cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)).max() <= 0.51
+    with pytest.raises(ValueError, match="last axis"):
+        rgb_to_gray(img[..., :2])
 
 
 def test_rgb_option_keeps_three_channels():

@@ -22,9 +22,10 @@ from sgenlib.archs.discriminator import GAPDiscriminator
 from sgenlib.archs.sgen import SGU, AvgFusion, ConcatFusion, MaxFusion
 from sgenlib.archs.srresnet import SRGANDiscriminator
 from sgenlib.archs.urdgn import URDGNDiscriminator
-from sgenlib.complexity import count_params
+from sgenlib.complexity import COMPLEXITY_COLUMNS, complexity_of_models, count_params
 from sgenlib.inference import load_generator, restore
-from sgenlib.paper import ABLATION_MODELS, SCALES, SOTA_MODELS, paper_n_study, paper_results, scale_name
+from sgenlib.paper import (ABLATION_MODELS, N_STUDY_MODELS, PAPER_MODELS, SCALES, SOTA_MODELS, model_key, paper_n_study,
+                           paper_results, scale_name, sort_models)
 from sgenlib import study as S
 from sgenlib.study import open_study
 from sgenlib.train import LOSS_COLUMNS, TrainConfig, Trainer, train
@@ -54,9 +55,14 @@ def faces():
 # --------------------------------------------------------------------------------------------
 def test_models_table_is_the_papers_twelve():
     assert list(MODELS) == PAPER_TWELVE
-    assert set(ABLATION_MODELS) | set(SOTA_MODELS) | set(T.N_STUDY_MODELS.values()) == set(MODELS)
-    assert T.N_STUDY_MODELS == {2: "SGEN-MSE-N2", 3: "SGEN-MSE", 4: "SGEN-MSE-N4"}
-    assert {m for m, s in MODELS.items() if s.arch == "SGEN"} == SGEN_FAMILY
+    assert set(ABLATION_MODELS) | set(SOTA_MODELS) | set(N_STUDY_MODELS.values()) == set(MODELS)
+    assert N_STUDY_MODELS == {2: "SGEN-MSE-N2", 3: "SGEN-MSE", 4: "SGEN-MSE-N4"}
+    assert SGEN_FAMILY == {"SGEN", "SGEN-MSE", "MEN", "AEN", "CEN", "SGEN-MSE-N2", "SGEN-MSE-N4"}
+    # one model order everywhere (tables, galleries, figures, viewer, MOS): the references, MODELS', then by name
+    assert PAPER_MODELS == list(MODELS)
+    assert sort_models(["zeta", "URDGN", "input", "SGEN-MSE-N4", "SGEN", "alpha", "ground_truth", "SGEN"]) == [
+        "ground_truth", "input", "SGEN", "URDGN", "SGEN-MSE-N4", "alpha", "zeta"]
+    assert sorted(reversed(PAPER_MODELS), key=model_key) == PAPER_MODELS
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -223,11 +229,11 @@ def _paper(model, scale, col):
     return p.loc[(model, scale), col]
 
 
-@pytest.mark.parametrize("builder,models", [(T.ablation_table, ABLATION_MODELS), (T.sota_table, SOTA_MODELS)])
-def test_per_scale_table_columns_values_and_missing_model(builder, models):
+@pytest.mark.parametrize("models", [ABLATION_MODELS, SOTA_MODELS], ids=["tables1-2", "tables3-4"])
+def test_per_scale_table_columns_values_and_missing_model(models):
     missing = models[-1]
     per_image = synthetic_per_image([m for m in models if m != missing] + ["input"])
-    t = builder(per_image)
+    t = T.per_scale_table(per_image, models)
     assert list(t.columns) == T.PER_SCALE_COLUMNS
     assert list(dict.fromkeys(t["model"])) == [*models, "input"]
     assert len(t) == 6 * (len(models) + 1)
@@ -258,7 +264,8 @@ def test_per_scale_table_columns_values_and_missing_model(builder, models):
 
 
 def test_tables_without_any_scores_are_nan_not_errors():
-    for t in (T.ablation_table(None), T.sota_table(synthetic_per_image(["input"]).iloc[:0])):
+    for t in (T.per_scale_table(None, ABLATION_MODELS),
+              T.per_scale_table(synthetic_per_image(["input"]).iloc[:0], SOTA_MODELS)):
         assert list(t.columns) == T.PER_SCALE_COLUMNS
         assert t["psnr_db"].isna().all() and t["paper_psnr_db"].notna().all()
     t5 = T.n_study_table(None)
@@ -271,7 +278,7 @@ def test_our_mos_only_from_ratings():
     ratings = pd.DataFrame([{"rater": r, "image_id": f"{i:06d}.jpg", "scale": "128x96", "model": "SGEN",
                              "score": s, "time": "2024-01-01T00:00:00"}
                             for r, scores in (("r1", (4, 5)), ("r2", (3, 4))) for i, s in enumerate(scores)])
-    t = T.ablation_table(per_image, ratings)
+    t = T.per_scale_table(per_image, ABLATION_MODELS, ratings)
     cell = t[(t.model == "SGEN") & (t.scale == "128x96")].iloc[0]
     assert cell.mos == pytest.approx(4.0) and cell.mos_n_ratings == 4 and cell.mos_n_raters == 2
     assert cell.mos_ci_low < 4.0 < cell.mos_ci_high
@@ -283,7 +290,7 @@ def test_our_mos_only_from_ratings():
 
 
 def test_paper_layout_splits_the_scales_as_the_paper():
-    t = T.ablation_table(synthetic_per_image(ABLATION_MODELS))
+    t = T.per_scale_table(synthetic_per_image(ABLATION_MODELS), ABLATION_MODELS)
     first, second = T.paper_split()
     assert first == SCALE_NAMES[:3] and second == SCALE_NAMES[3:]
     wide = T.paper_layout(t, first)
@@ -295,13 +302,13 @@ def test_paper_layout_splits_the_scales_as_the_paper():
 
 
 def test_n_study_table():
-    models = list(T.N_STUDY_MODELS.values())
+    models = list(N_STUDY_MODELS.values())
     per_image = synthetic_per_image(models[:2])            # N = 4 not trained
     summaries = pd.DataFrame({"model": models, "steps": [10, 10, 10], "train_seconds": [5.0, 10.0, 20.0],
                               T.STEADY_KEY: [0.5, 1.0, 2.0]})
     timing = pd.DataFrame({"model": models, "ms_per_image_batch1": [1.0, 2.0, 3.0],
                            "images_per_s_batched": [9.0, 8.0, 7.0]})
-    cx = T.complexity_of_models(models, widths=(W, 1.0))
+    cx = complexity_of_models(models, widths=(W, 1.0))
     t = T.n_study_table(per_image, summaries, timing, cx, width=W)
     assert list(t.columns) == T.N_STUDY_COLUMNS and list(t["n_levels"]) == [2, 3, 4]
     paper = paper_n_study()
@@ -334,15 +341,15 @@ def test_n_study_table():
 
 
 def test_complexity_of_all_twelve_models():
-    cx = T.complexity_of_models(widths=(W,))
-    assert list(cx.columns) == T.COMPLEXITY_COLUMNS and list(cx["model"]) == list(MODELS)
+    cx = complexity_of_models(widths=(W,))
+    assert list(cx.columns) == COMPLEXITY_COLUMNS and list(cx["model"]) == list(MODELS)
     assert (cx["gflops"] > 0).all() and (cx["size"] == "208x176").all()
     for rec in cx.to_dict("records"):
         assert rec["params"] == count_params(build_generator(rec["model"], width=W))
         assert np.isnan(rec["d_params_m"]) != MODELS[rec["model"]].adversarial
     n4 = cx.set_index("model").loc["SGEN-MSE-N4"]
     assert n4.computed_at == "224x192" and n4.size_multiple == 32
-    paper = T.complexity_of_models(["SGEN"], widths=(1.0,)).iloc[0]
+    paper = complexity_of_models(["SGEN"], widths=(1.0,)).iloc[0]
     assert 20 < paper.gflops < 30 and paper.params > 2e7  # meta device: paper width costs nothing
 
 
@@ -351,7 +358,7 @@ def test_summaries_notes_written_tables_and_gallery(tmp_path, faces, monkeypatch
     st = open_study("smoke", results_dir=str(tmp_path / "results"), runs_dir=str(tmp_path / "runs"),
                     cache_dir=str(tmp_path / "cache"), device="cpu", width=W, steps=1, batch_size=2)
     # SRGAN not trained yet: its content loss is unknown, not an error
-    summaries = T.training_summaries(st, ["SRGAN", "SRCNN"])
+    summaries = S.training_summaries(st, ["SRGAN", "SRCNN"])
     assert summaries["train_seconds"].isna().all()
     assert any("unknown" in n for n in T.content_loss_notes(summaries))
     for name in ("SRCNN", "URDGN"):
@@ -359,15 +366,16 @@ def test_summaries_notes_written_tables_and_gallery(tmp_path, faces, monkeypatch
               faces, st.runs / name, device="cpu", progress=False)
     (st.runs / "SRGAN").mkdir(parents=True)
     (st.runs / "SRGAN" / "train_summary.json").write_text(json.dumps({"content_loss": "mse", "steps": 1}))
-    summaries = T.training_summaries(st, ["SRGAN", "SRCNN", "URDGN"])
+    summaries = S.training_summaries(st, ["SRGAN", "SRCNN", "URDGN"])
     assert summaries.set_index("model").loc["SRCNN", "steps"] == 1
     assert [n for n in T.content_loss_notes(summaries) if "'mse'" in n and "SRGAN (MSE content)" in n]
-    table = T.sota_table(synthetic_per_image(["SRCNN", "URDGN", "SRGAN", "input"]), summaries=summaries)
+    table = T.per_scale_table(synthetic_per_image(["SRCNN", "URDGN", "SRGAN", "input"]), SOTA_MODELS,
+                              summaries=summaries)
     # SRGAN fell back to pixel MSE: its rows say so in every table (and every figure drawn from it)
     assert "SRGAN" not in set(table["model"]) and (table["model"] == "SRGAN (MSE content)").sum() == 6
     assert set(T.paper_layout(table, T.paper_split()[0])["model"]) >= {"SRGAN (MSE content)"}
     notes = T.per_scale_notes(table, None, "none/", summaries)
-    paths = T.write_per_scale_tables(st, table, "t34", ("t3", "t4"), "Tables 3-4 test", notes)
+    paths = S.write_per_scale_tables(st, table, "t34", ("t3", "t4"), "Tables 3-4 test", notes)
     assert [p.name for p in paths] == ["t34.csv", "t3.csv", "t4.csv"]
     md = (st.results / "tables" / "t34.md").read_text()
     assert "SRGAN (MSE content): content loss 'mse'" in md and "SMOKE" in md

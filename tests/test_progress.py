@@ -25,3 +25,18 @@ def test_run_all_forwards_notebook_stderr():
     call = text[text.index("-m papermill"):]
     call = call[:call.index("; then")]
     assert "--stderr-file" in call
+
+
+def test_notebook_stderr_reaches_the_terminal_through_the_stage_runner(tmp_path):
+    """run_all.sh runs papermill under `python -m sgenlib.provenance run` with --stderr-file
+    >(cat >&2): the runner must keep that /dev/fd/N open for its child, or every notebook that
+    writes to stderr (the trainer's progress) fails with "Could not open file '/dev/fd/63'"."""
+    import subprocess
+    import sys
+    from conftest import REPO
+    child = f"{sys.executable} -c \"import sys; open(sys.argv[1], 'w').write('progress line')\""
+    script = f"{sys.executable} -m sgenlib.provenance run -- {child} >(cat >&2); wait"
+    proc = subprocess.run(["bash", "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert "progress line" in proc.stderr

@@ -93,14 +93,15 @@ def test_table5_times_are_ratios_beside_the_papers(tmp_path):
     import numpy as np
     import pandas as pd
     from sgenlib import tables as T
+    from sgenlib.paper import N_STUDY_MODELS
     st = _study(tmp_path)
-    models = list(T.N_STUDY_MODELS.values())
+    models = list(N_STUDY_MODELS.values())
     for m, slow in zip(models, (0.5, 1.0, 1.5)):
         st.out("training", f"{m}_summary.json").write_text(json.dumps(
             {"model": m, "steps": 6, "train_seconds": 100.0, "config": {"log_every": 2}, "resumed_from_step": None}))
         pd.DataFrame({"step": range(1, 7), "seconds": [50.0, 50.0] + [slow] * 4}).to_csv(
             st.out("training", f"{m}_losses.csv"), index=False)
-    summaries = T.training_summaries(st, models)
+    summaries = S.training_summaries(st, models)
     assert list(summaries[T.STEADY_KEY]) == [0.5, 1.0, 1.5]                 # warm-up window left out
     timing = pd.DataFrame({"model": models, "ms_per_image_batch1": [1.0, 2.0, 3.0], "precision": ["fp32"] * 3,
                            "images_per_s_batched": [1.0, 1.0, 1.0], "device": ["cpu"] * 3})
@@ -118,3 +119,17 @@ def test_table5_times_are_ratios_beside_the_papers(tmp_path):
     notes = " ".join(T.n_study_notes(t, timing))
     assert "N=2: 20 h = 0.77" in notes and "N=4: 35 h = 1.35" in notes and "in fp32 on cpu" in notes
     assert np.isnan(T.n_study_table(None)["train_time_ratio"]).all()
+
+
+def test_command_line_and_study_key_the_same_training_data(tmp_path, celeba_dir):
+    """One split loader: the training command line decodes the study's train split and records
+    the same names hash in the run identity (a run trained by one is resumed by the other)."""
+    import numpy as np
+    from sgenlib import data
+    from sgenlib.train import load_train_images
+    st = S.load_data(S.open_study("smoke", results_dir=str(tmp_path / "r"), runs_dir=str(tmp_path / "runs"),
+                                  cache_dir=str(tmp_path / "c")), str(celeba_dir))
+    images, info = load_train_images(str(celeba_dir), st.profile, st.degrade, st.seed, st.cache)
+    assert np.array_equal(images, st.train_images)
+    assert info["train_names_sha256"] == data.names_sha256(st.manifest["ids"]["train"])
+    assert info["train_content_sha256"] == st.manifest["train_content_sha256"]

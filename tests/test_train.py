@@ -169,3 +169,22 @@ def test_step_order_recorded_and_resumes_exactly(tmp_path, tiny_images, order):
 def test_bad_step_order():
     with pytest.raises(ValueError, match="step_order"):
         cfg(step_order="both")
+
+
+def test_one_mapping_from_profile_to_config(tmp_path):
+    """study.train_config and the command line both go through TrainConfig.from_profile."""
+    from sgenlib import study as S
+    from sgenlib.profiles import get_profile
+    from sgenlib.train import PROFILE_KEYS
+    prof = get_profile("gpu-quick")
+    c = TrainConfig.from_profile(prof, "SRCNN", steps=None, lr=1e-3, seed=3)
+    assert [getattr(c, k) for k in PROFILE_KEYS] == [prof[k] for k in PROFILE_KEYS]
+    assert (c.model, c.lr, c.seed) == ("SRCNN", 1e-3, 3)
+    assert TrainConfig.from_profile(prof, "SRCNN", steps=7).steps == 7
+    st = S.open_study("smoke", results_dir=str(tmp_path / "r"), runs_dir=str(tmp_path / "runs"),
+                      cache_dir=str(tmp_path / "c"), seed=5, steps=9)
+    cfg = S.train_config(st, "SGEN", seed=None, width=0.25)
+    assert cfg == TrainConfig.from_profile(st.profile, "SGEN", seed=5, width=0.25)
+    assert (cfg.steps, cfg.seed, cfg.width) == (9, 5, 0.25)
+    with pytest.raises(ValueError, match="the profile has no batch_size, width"):
+        TrainConfig.from_profile({"steps": 1}, "SGEN")

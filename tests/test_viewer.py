@@ -100,7 +100,7 @@ def live_parts(runs):
 
 
 def gallery_app(gallery, tmp_path, **kw):
-    return V.viewer(V.GallerySource(gallery), None, save_dir=tmp_path / "viewer", seed=0, **kw)
+    return V.RestorationViewer(V.GallerySource(gallery), None, save_dir=tmp_path / "viewer", seed=0, **kw)
 
 
 # ------------------------------------------------------------------------------- gallery mode
@@ -203,7 +203,7 @@ def test_save_button_writes_the_panel_png(gallery, tmp_path):
 # ------------------------------------------------------------------------------- live mode
 def test_live_mode_matches_the_evaluation(live_parts, tmp_path):
     test, gens = live_parts
-    app = V.viewer(V.LiveSource(test, gens), gens, save_dir=tmp_path / "v", seed=0)
+    app = V.RestorationViewer(V.LiveSource(test, gens), gens, save_dir=tmp_path / "v", seed=0)
     assert [p.key for p in app.panels] == ["ground_truth", "input", "SGEN-MSE", "SRCNN"]
     assert app.current == {"source": "test", "image_id": "000101", "scale": "208x176"}
     assert all(p.size == (208, 176) for p in app.panels)
@@ -224,7 +224,7 @@ def test_live_mode_matches_the_evaluation(live_parts, tmp_path):
 
 def test_upload_is_restored_without_metrics(live_parts, tmp_path):
     test, gens = live_parts
-    app = V.viewer(V.LiveSource(test, gens), gens, save_dir=tmp_path / "v")
+    app = V.RestorationViewer(V.LiveSource(test, gens), gens, save_dir=tmp_path / "v")
     assert not app.upload.disabled
     face = np.stack([pattern(40, 32, 0)] * 3, axis=-1)
     app.upload.value = upload_value("my face.png", png_bytes(face))
@@ -257,7 +257,7 @@ def test_upload_is_restored_without_metrics(live_parts, tmp_path):
 
 def test_bad_upload_shows_a_message_not_a_traceback(live_parts, tmp_path):
     test, gens = live_parts
-    app = V.viewer(V.LiveSource(test, gens), gens, save_dir=tmp_path / "v")
+    app = V.RestorationViewer(V.LiveSource(test, gens), gens, save_dir=tmp_path / "v")
     before = [p.key for p in app.panels]
     app.upload.value = upload_value("notes.txt", b"this is not an image")
     assert "could not read 'notes.txt' as an image" in app.message.value
@@ -300,7 +300,7 @@ def test_open_viewer_chooses_its_source(runs, gallery, tmp_path):
     # the test-only loader gives what the study's load_data gives
     st = S.load_data(S.open_study("smoke", str(results), str(runs), str(cache), device="cpu"), str(data))
     st2 = S.open_study("smoke", str(results), str(runs), str(cache), device="cpu")
-    test = V.load_test_set(st2, str(data))
+    test = S.load_test_set(st2, str(data))
     assert test.ids == st.test.ids == ["000006", "000007"]
     assert torch.equal(test.images, st.test.images)
     assert torch.equal(test.at_scale((128, 96))[0], st.test.at_scale((128, 96))[0])

@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .baselines import BASELINE_DISCRIMINATORS, BASELINE_GENERATORS
 from .discriminator import GAPDiscriminator
 from .sgen import SGEN
 
@@ -62,7 +63,7 @@ MODELS: dict[str, ModelSpec] = {
     "SGEN-MSE-N2": ModelSpec("SGEN", {"fusion": "sgu", "n_levels": 2}, note="N = 2, MSE only (Table 5)"),
     "SGEN-MSE-N4": ModelSpec("SGEN", {"fusion": "sgu", "n_levels": 4}, note="N = 4, MSE only (Table 5)"),
 }
-SGEN_FAMILY = {"SGEN", "SGEN-MSE", "MEN", "AEN", "CEN", "SGEN-MSE-N2", "SGEN-MSE-N4"}
+SGEN_FAMILY = {name for name, spec in MODELS.items() if spec.arch == "SGEN"}
 
 
 def model_label(name: str, content_loss: str | None = None) -> str:
@@ -76,11 +77,6 @@ def model_label(name: str, content_loss: str | None = None) -> str:
     return name
 
 
-def _baselines():
-    from .baselines import BASELINE_DISCRIMINATORS, BASELINE_GENERATORS
-    return BASELINE_GENERATORS, BASELINE_DISCRIMINATORS
-
-
 def build_generator(name: str, in_channels: int = 1, width: float = 1.0, gate: str = "sigmoid",
                     resample: str = "strided", **overrides) -> nn.Module:
     """The generator of model `name` (a key of MODELS). `width` scales every channel count; `gate`
@@ -91,8 +87,7 @@ def build_generator(name: str, in_channels: int = 1, width: float = 1.0, gate: s
     kwargs = {**spec.arch_kwargs, **overrides}
     if spec.arch == "SGEN":
         return SGEN(in_channels=in_channels, width=width, gate=gate, resample=resample, **kwargs)
-    generators, _ = _baselines()
-    return generators[spec.arch](in_channels=in_channels, width=width, **kwargs)
+    return BASELINE_GENERATORS[spec.arch](in_channels=in_channels, width=width, **kwargs)
 
 
 def build_discriminator(name: str, in_channels: int = 1, width: float = 1.0,
@@ -104,8 +99,7 @@ def build_discriminator(name: str, in_channels: int = 1, width: float = 1.0,
         return None
     if spec.discriminator == "SGEN":
         return GAPDiscriminator(in_channels=in_channels, width=width, layout=layout)
-    _, discriminators = _baselines()
-    return discriminators[spec.discriminator](in_channels=in_channels, width=width)
+    return BASELINE_DISCRIMINATORS[spec.discriminator](in_channels=in_channels, width=width)
 
 
 def init_weights(module: nn.Module, std: float = 0.02) -> None:

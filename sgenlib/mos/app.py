@@ -14,7 +14,8 @@ import ipywidgets as w
 import pandas as pd
 
 from ..widgets import widget_text
-from .plan import PAPER_N_PER_SCALE, build_rating_plan, load_index, scale_key
+from ..paper import PAPER_N_PER_SCALE
+from .plan import build_rating_plan, load_index, scale_key
 from .storage import DEFAULT_RATINGS_DIR, append_rating, rating_file, read_rating_file, validate_rater_id
 
 SCORE_LABELS = {1: "bad", 2: "poor", 3: "fair", 4: "good", 5: "excellent"}

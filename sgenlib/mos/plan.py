@@ -12,15 +12,10 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..paper import ABLATION_MODELS, SCALES, SOTA_MODELS, parse_scale, scale_name
+from ..paper import PAPER_N_PER_SCALE, REFERENCES, SCALES, model_key, parse_scale, scale_name, sort_models
 from .storage import validate_rater_id
 
 INDEX_COLUMNS = ["image_id", "scale", "model", "path", "psnr_db", "ssim"]
-NOT_RATED = ("ground_truth", "input")
-PAPER_N_SUBJECTS = 18
-PAPER_N_PER_SCALE = 48
-
-_PAPER_MODEL_ORDER = list(dict.fromkeys(ABLATION_MODELS + SOTA_MODELS))
 
 
 def stable_seed(*parts: object) -> int:
@@ -35,20 +30,6 @@ def scale_key(s: str) -> tuple:
         return (0,) + parse_scale(s)
     except Exception:  # noqa: BLE001 - unknown labels sort last, by name
         return (1, 0, 0, str(s))
-
-
-def model_key(m: str) -> tuple:
-    """Sort key of a model name: ground_truth, input, the paper's table order, then by name."""
-    if m in NOT_RATED:
-        return (0, NOT_RATED.index(m), "")
-    if m in _PAPER_MODEL_ORDER:
-        return (1, _PAPER_MODEL_ORDER.index(m), "")
-    return (2, 0, str(m))
-
-
-def sort_models(models: Iterable[str]) -> list[str]:
-    """ground_truth, input, then the paper's models in table order, then others by name."""
-    return sorted(dict.fromkeys(models), key=model_key)
 
 
 def sort_scales(scales: Iterable[str]) -> list[str]:
@@ -96,12 +77,12 @@ def build_rating_plan(
     idx = index.drop_duplicates(["image_id", "scale", "model"], keep="first")
     if len(idx) < len(index):
         warnings.warn(f"gallery index has {len(index) - len(idx)} duplicate rows; first ones kept")
-    available = sort_models(m for m in idx["model"].unique() if m not in NOT_RATED)
+    available = sort_models(m for m in idx["model"].unique() if m not in REFERENCES)
     if models is None:
         models = available
     else:
         models = list(dict.fromkeys(models))
-        bad = [m for m in models if m in NOT_RATED]
+        bad = [m for m in models if m in REFERENCES]
         if bad:
             raise ValueError(f"{bad} are references, not rated models")
         unknown = [m for m in models if m not in available]

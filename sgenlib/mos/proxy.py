@@ -10,7 +10,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .plan import load_index, model_key, scale_key
+from ..degrade import rgb_to_gray
+from ..paper import model_key
+from .plan import load_index, scale_key
 
 NR_METRIC = {
     "metric": "PIQE",
@@ -34,13 +36,13 @@ def _require_pypiqe():
 
 def piqe_score(image: np.ndarray) -> float:
     """PIQE of one 8-bit gray (H, W) or RGB (H, W, 3) image. RGB is first converted to gray with
-    the standard luma (0.299 R + 0.587 G + 0.114 B): pypiqe would apply OpenCV's BGR formula to
-    RGB data. A uniform image scores 100 (PIQE's definition; pypiqe divides by zero on black)."""
+    the standard luma (degrade.rgb_to_gray 'standard', 0.299 R + 0.587 G + 0.114 B, as OpenCV's
+    RGB2GRAY): pypiqe would apply OpenCV's BGR formula to RGB data. A uniform image scores 100
+    (PIQE's definition; pypiqe divides by zero on black)."""
     piqe = _require_pypiqe()
     a = np.asarray(image)
     if a.ndim == 3:
-        a = a[..., :3].astype(float) @ np.array([0.299, 0.587, 0.114])
-        a = np.clip(np.round(a), 0, 255).astype(np.uint8)
+        a = rgb_to_gray(np.clip(np.round(a[..., :3]), 0, 255).astype(np.uint8), "standard")
     if a.ndim != 2:
         raise ValueError(f"expected a gray (H, W) or RGB (H, W, 3) image, got shape {a.shape}")
     if a.max() == a.min():

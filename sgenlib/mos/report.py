@@ -2,31 +2,17 @@
 MOS against scale, ours beside the paper's."""
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .plan import PAPER_N_PER_SCALE, PAPER_N_SUBJECTS, sort_scales
+from ..tables import markdown_table
+from ..paper import PAPER_N_PER_SCALE, PAPER_N_SUBJECTS
+from .plan import sort_scales
 from .proxy import NR_METRIC
 from .stats import CI_METHOD, MosReport
-
-
-def to_markdown(df: pd.DataFrame, digits: int = 3) -> str:
-    """A GitHub-style Markdown table (no extra dependency); NaN shows as 'n/a'."""
-    def cell(v):
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            return "n/a"
-        if isinstance(v, (float, np.floating)):
-            return f"{v:.{digits}f}"
-        return str(v).replace("|", "\\|")
-
-    cols = [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
 
 
 def vs_paper_wide(vs: pd.DataFrame, tables: str) -> pd.DataFrame:
@@ -54,8 +40,9 @@ def write_tables(report: MosReport, tables_dir: str | os.PathLike, nr_table: pd.
 
     def put(name: str, df: pd.DataFrame, title: str, extra: str = "", md_body: str | None = None):
         df.to_csv(d / f"{name}.csv", index=False)
-        body = md_body if md_body is not None else (to_markdown(df) if len(df) else "_(empty)_\n")
-        (d / f"{name}.md").write_text(f"# {title}\n\n{note}\n\n{extra + chr(10) + chr(10) if extra else ''}{body}")
+        if md_body is None:
+            md_body = markdown_table(df, digits=3) + "\n" if len(df) else "_(empty)_\n"
+        (d / f"{name}.md").write_text(f"# {title}\n\n{note}\n\n{extra + chr(10) + chr(10) if extra else ''}{md_body}")
         written.extend([d / f"{name}.csv", d / f"{name}.md"])
 
     put("mos_table", report.mos, "MOS per model and scale (our raters)", f"CI: {CI_METHOD}.")
@@ -64,8 +51,9 @@ def write_tables(report: MosReport, tables_dir: str | os.PathLike, nr_table: pd.
     put("mos_paired_tests", report.paired, "Paired tests against the reference model",
         report.paired.attrs.get("test", "") + ("; pairing: " + report.paired.attrs["pairing"]
                                                 if "pairing" in report.paired.attrs else ""))
-    md = "".join(f"## Tables {t} (cells: paper / ours)\n\n" + to_markdown(vs_paper_wide(report.vs_paper, t))
-                 + "\n" for t in report.vs_paper["tables"].unique())
+    md = "".join(f"## Tables {t} (cells: paper / ours)\n\n"
+                 + markdown_table(vs_paper_wide(report.vs_paper, t), digits=3) + "\n\n"
+                 for t in report.vs_paper["tables"].unique())
     put("mos_vs_paper", report.vs_paper, "MOS: paper vs ours", f"CI: {CI_METHOD}.", md_body=md)
     if nr_table is not None and len(nr_table):
         put("mos_nr_proxy", nr_table, f"No-reference PROXY for MOS: {NR_METRIC['metric']} "

@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..paper import ABLATION_MODELS, SCALES, SOTA_MODELS, paper_results
-from .plan import PAPER_N_PER_SCALE, PAPER_N_SUBJECTS, model_key, scale_key, sort_models, sort_scales
+from ..paper import PAPER_N_PER_SCALE, PAPER_N_SUBJECTS, SCALES, model_key, paper_results, sort_models
+from .plan import scale_key, sort_scales
 from .storage import DEFAULT_RATINGS_DIR, load_ratings
 
 CI_METHOD = (
@@ -195,9 +195,7 @@ def paper_mos() -> pd.DataFrame:
     """The paper's MOS per (tables, model, scale), one row per table group ('1-2', '3-4')."""
     df = paper_results()
     df = df.assign(tables=df["tables"].astype(str).str.split(";")).explode("tables")
-    order = {"1-2": ABLATION_MODELS, "3-4": SOTA_MODELS}
-    df["_m"] = [order.get(t, []).index(m) if m in order.get(t, []) else 99
-                for t, m in zip(df["tables"], df["model"])]
+    df["_m"] = df["model"].map(model_key)
     df["_s"] = df["scale"].map(scale_key)
     df = df.sort_values(["tables", "_m", "_s"]).drop(columns=["_m", "_s"])
     return df[["tables", "model", "scale", "mos"]].rename(columns={"mos": "paper_mos"}).reset_index(drop=True)

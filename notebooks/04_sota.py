@@ -47,15 +47,8 @@ from sgenlib.complexity import complexity_of_models
 # Train (or resume; a finished run is reused, so a model trained once serves every table), then score every model and the degraded input on the test split at the six scales.
 
 # %%
-S.train_models(st, models)
-
-# %%
-per_image = S.evaluate_models(st, models)
-ratings = T.load_ratings(ratings_dir)
-summaries = S.training_summaries(st, models)   # rows named as trained, e.g. 'SRGAN (MSE content)'
-table = T.per_scale_table(per_image, models, ratings, summaries=summaries)
-notes = T.per_scale_notes(table, ratings, ratings_dir, summaries)
-S.write_per_scale_tables(st, table, 'table3_4_sota', ('table3_sota', 'table4_sota'), 'Tables 3-4: SGEN, SGEN-MSE and five baselines per scale, ours beside the paper', notes)
+table, notes = S.per_scale_stage(st, models, ratings_dir, 'table3_4_sota', ('table3_sota', 'table4_sota'),
+                                 'Tables 3-4: SGEN, SGEN-MSE and five baselines per scale, ours beside the paper')
 display(Markdown('\n'.join(f'- {n}' for n in notes)))
 table
 

@@ -319,6 +319,21 @@ def write_per_scale_tables(study: Study, table: pd.DataFrame, stem: str, split_s
     return paths
 
 
+def per_scale_stage(study: Study, models: list[str], ratings_dir, stem: str, split_stems: tuple[str, str],
+                    title: str) -> tuple[pd.DataFrame, list[str]]:
+    """What notebooks 03 and 04 do for their tables: train (or reuse) and score `models`, build the
+    per-scale table with MOS (ours only from real ratings in `ratings_dir`) and the rows named as
+    trained, write it long and in the paper's layout; returns (table, notes)."""
+    train_models(study, models)
+    per_image = evaluate_models(study, models)
+    ratings = tables.load_ratings(ratings_dir)
+    summaries = training_summaries(study, models)
+    table = tables.per_scale_table(per_image, models, ratings, summaries=summaries)
+    notes = tables.per_scale_notes(table, ratings, ratings_dir, summaries)
+    write_per_scale_tables(study, table, stem, split_stems, title, notes)
+    return table, notes
+
+
 def timing_table(study: Study, models: list[str], amp: bool = False) -> pd.DataFrame:
     """Inference time of each trained model (evaluate.time_inference), by default in the precision
     the test scores are computed in (fp32, as evaluate.restore_batches); amp=True times bf16

@@ -126,7 +126,7 @@ def test_cut_study_still_packs_and_exits_0(tmp_path, celeba_dir):
             (tree / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / f, tree / f)
     out = tmp_path / "out"
-    env = {"OUT": str(out), "PYTHON": sys.executable, "DEADLINE_S": "150", "SIZE_LIMIT_S": "10",
+    env = {"OUT": str(out), "PYTHON": sys.executable, "DEADLINE_S": "100", "SIZE_LIMIT_S": "10",
            "BENCH_SECONDS": "25", "CUDA_TESTS_S": "5", "PACK_S": "20", "OMP_NUM_THREADS": "1",
            "BENCH_ARGS": "--quick --models SRCNN --max-seconds 3 --images 8", "MPLBACKEND": "Agg"}
     t = time.perf_counter()
@@ -136,7 +136,7 @@ def test_cut_study_still_packs_and_exits_0(tmp_path, celeba_dir):
     status = [line.split("\t") for line in (out / "status.txt").read_text().splitlines()]
     outcome = {s[0]: s[1] for s in status}
     assert p.returncode == 0, p.stdout[-2000:]
-    assert took < 150 + 30                                               # the deadline holds (kill grace aside)
+    assert took < 100 + 30                                               # the deadline holds (kill grace aside)
     assert outcome["preflight"] == "ok" and outcome["sizing"] in ("cut", "ok", "skipped")
     assert outcome["study"] == "cut"
     notebooks = {k: v for k, v in outcome.items() if k.startswith("study/")}

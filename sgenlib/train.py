@@ -40,11 +40,13 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import platform
 import random
 import sys
 import time
 import warnings
+import weakref
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -260,7 +262,7 @@ def load_weights_file(path: Path, map_location="cpu") -> dict:
         return torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise
-    except pickle_error() as e:
+    except pickle.UnpicklingError as e:
         raise CheckpointError(f"{path} holds objects that weights-only loading refuses (it was not "
                               f"written by this kit, or was tampered with); it was not loaded. Delete it "
                               f"or move it away. ({str(e).splitlines()[0]})") from None
@@ -268,11 +270,6 @@ def load_weights_file(path: Path, map_location="cpu") -> dict:
         size = path.stat().st_size if path.exists() else 0
         raise CheckpointError(f"{path} is damaged ({size} bytes; {type(e).__name__}: "
                               f"{str(e).splitlines()[0] if str(e) else 'no detail'})") from None
-
-
-def pickle_error():
-    import pickle
-    return pickle.UnpicklingError
 
 
 def previous_generation(path: Path) -> Path:
@@ -341,7 +338,6 @@ def images_sha256(images) -> str:
     h.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
     digest = h.hexdigest()
     try:
-        import weakref
         _IMAGES_SHA[key] = (weakref.ref(images), digest)
     except TypeError:
         pass

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Headless reproduction: runs the notebooks in order with papermill.
 #
-#   ./run_all.sh --profile smoke|gpu-quick|paper [--data PATH] [--force] [--only "02_sgen 03_ablations"]
+#   ./run_all.sh --profile smoke|cpu|gpu-quick|paper [--data PATH] [--force] [--only "02_sgen 03_ablations"]
 #                [--results DIR] [--runs DIR] [--cache DIR] [--set key=value ...] [--keep-going]
 #
 # Writes results/<profile>/: tables/, figures/, notebooks/ (executed copies), provenance/<stage>.json.
@@ -51,7 +51,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "run_all.sh: unknown argument '$1'" >&2; usage 2 ;;
   esac
 done
-case "$profile" in smoke|gpu-quick|paper) ;; *) echo "run_all.sh: unknown profile '$profile' (smoke, gpu-quick, paper)" >&2; exit 2 ;; esac
+case "$profile" in smoke|cpu|gpu-quick|paper) ;; *) echo "run_all.sh: unknown profile '$profile' (smoke, cpu, gpu-quick, paper)" >&2; exit 2 ;; esac
 if [[ ! -e "$data" ]]; then
   echo "run_all.sh: CelebA not found at '$data' (give --data PATH or set CELEBA_ROOT)" >&2; exit 2
 fi

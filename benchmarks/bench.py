@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn as nn
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -58,8 +59,8 @@ from sgenlib.optim import build_optimizer  # noqa: E402
 from sgenlib.paper import SCALES, scale_name  # noqa: E402
 from sgenlib.provenance import git_commit  # noqa: E402
 from sgenlib.tables import markdown_table  # noqa: E402
-from sgenlib.speed import CompiledWithFallback, cuda_graph_or_none, cudnn_benchmark  # noqa: E402
-from sgenlib.train import TrainConfig, Trainer, device_name, step_seed  # noqa: E402
+from sgenlib.speed import CompiledWithFallback, cpu_bf16_unit, cpu_model, cuda_graph_or_none, cudnn_benchmark  # noqa: E402
+from sgenlib.train import TrainConfig, Trainer, device_name, step_seed, train_precision  # noqa: E402
 
 try:
     import cv2
@@ -480,6 +481,40 @@ def model_gflops(model: str, args, images_dev: torch.Tensor, degrade: DegradeOpt
             "infer_gflops_per_image": round(counter.get_total_flops() / 1e9, 3)}
 
 
+CONV_PROBE = (8, 256, 40, 32)
+"""The reference convolution of a CPU's rate: 3x3, 256 -> 256 channels, batch 8 at 40x32 (the
+size of SGEN's deepest layers at paper width), forward and backward."""
+
+
+def conv_rate_gflops(precision: str, device: torch.device, seconds: float = 2.0) -> dict:
+    """GFLOP/s of CONV_PROBE on `device` in 'bf16' (autocast, channels_last) or 'fp32' (channels_last):
+    forward alone and forward + backward (input and weight gradients, 3x the forward's FLOPs),
+    each timed for about `seconds` after two warm-up calls. What the machine's convolution
+    library reaches on a large convolution: the reference that training rates are compared with."""
+    b, c, h, w = CONV_PROBE
+    conv = nn.Conv2d(c, c, 3, padding=1).to(device, memory_format=torch.channels_last)
+    x = torch.randn(b, c, h, w, device=device).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    flops = 2 * b * c * c * 9 * h * w
+    amp = precision == "bf16"
+    out = {}
+    for label, backward in (("forward", False), ("forward_backward", True)):
+        def call():
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                y = conv(x)
+            if backward:
+                y.backward(torch.ones_like(y))
+        for _ in range(2):
+            call()
+        n, t0 = 0, time.perf_counter()
+        while n < 3 or time.perf_counter() - t0 < seconds:
+            call()
+            n += 1
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        out[label] = round(flops * (3 if backward else 1) * n / (time.perf_counter() - t0) / 1e9, 1)
+    return out
+
+
 def fraction_of_peak(images_per_s, gflops_per_image, peak_tflops) -> float | None:
     if not images_per_s or not gflops_per_image or not peak_tflops:
         return None
@@ -650,6 +685,11 @@ def markdown(report: dict) -> str:
            + f"; commit {report['git']['commit']}{' (dirty)' if report['git']['dirty'] else ''}; {report['date']}.",
            "", f"Host: {report['host']['cpus']} CPUs ({report['host']['machine']}), load average (1 min) "
            f"{report['host']['load_avg_1m_start']} at the start and {report['host']['load_avg_1m_end']} at the end.",
+           *(["", f"CPU reference: a 3x3 convolution {tuple(report['cpu_conv_probe'])} reaches "
+              + "; ".join(f"{p} {r['forward']} GFLOP/s forward, {r['forward_backward']} forward + backward"
+                          for p, r in report["cpu_conv_gflops"].items())
+              + f" (native bf16 unit: {report.get('cpu_bf16_unit') or 'none'}); the 'of bf16 peak' column is "
+              "a fraction of the bf16 forward + backward rate."] if report.get("cpu_conv_gflops") else []),
            "", f"Settings: width x{st['width']}, batch {st['batch_size']}, {st['windows']} timed windows per phase "
            f"(median reported; each at most {st['steps']} steps, whole cycles of the phase's scales) after one "
            f"warm-up cycle (fast: at least {st['warmup']} steps), {report['data']['images']} faces ({report['data']['split_mode']} train "
@@ -699,6 +739,7 @@ def parse_args(argv=None):
     p.add_argument("--cache", default=str(REPO / "cache"), help="decoded-image cache folder")
     p.add_argument("--out", default=str(REPO / "results" / "benchmarks"))
     p.add_argument("--make-subset", metavar="DIR", help="copy the faces the bench uses to DIR and exit")
+    p.add_argument("--tag", help="appended to the report's file name: bench_<device>_<tag>.json / .md")
     args = p.parse_args(argv)
     defaults = dict(steps=(24, 6), windows=(3, 2), warmup=(2, 1), batch_size=(64, 2), width=(1.0, 0.0625), images=(1024, 64),
                     infer_repeats=(40, 5), max_seconds=(120.0, 150.0))
@@ -784,8 +825,15 @@ def main(argv=None) -> int:
     print(f"bench.py: {device_name(device)}, torch {torch.__version__}; {len(names)} faces loaded in {load_s} s; "
           f"models {', '.join(args.model_list)}; budget {args.max_seconds:.0f} s", flush=True)
 
+    conv_rates = None
+    if device.type == "cpu":        # the machine's own reference: a large convolution, bf16 and fp32
+        conv_rates = {p: conv_rate_gflops(p, device) for p in ("bf16", "fp32")}
+        print(f"bench.py: reference 3x3 convolution {CONV_PROBE}, GFLOP/s forward / forward+backward: "
+              + "; ".join(f"{p} {r['forward']} / {r['forward_backward']}" for p, r in conv_rates.items()), flush=True)
     if args.peak_tflops is None:
-        args.peak_tflops = peak_bf16_tflops(device_name(device), device.type)
+        args.peak_tflops = (peak_bf16_tflops(device_name(device), device.type) if conv_rates is None
+                            else conv_rates["bf16"]["forward_backward"] / 1e3)
+    unit = cpu_bf16_unit() if device.type == "cpu" else None
     load_start = round(os.getloadavg()[0], 2)           # the host's load: a shared CPU times slower
     clock = Clock(device, args.max_seconds)
     t_loop = time.perf_counter()
@@ -798,7 +846,7 @@ def main(argv=None) -> int:
         "torch": torch.__version__, "cuda": torch.version.cuda if device.type == "cuda" else None,
         "cudnn": torch.backends.cudnn.version() if device.type == "cuda" else None,
         "python": platform.python_version(), "git": git_commit(REPO),
-        "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "processor": platform.processor() or None,
+        "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "processor": cpu_model() or platform.processor() or None,
                  "load_avg_1m_start": load_start, "load_avg_1m_end": round(os.getloadavg()[0], 2)},
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "settings": {k: getattr(args, k) for k in ("models", "steps", "windows", "warmup", "batch_size", "width",
@@ -807,12 +855,15 @@ def main(argv=None) -> int:
                                                    "max_seconds", "quick")},
         "cudnn_benchmark_in_effect": benchmark_in_effect if device.type == "cuda" else None,
         "peak_bf16_tflops": args.peak_tflops,
+        "cpu_conv_gflops": conv_rates, "cpu_bf16_unit": unit, "cpu_conv_probe": list(CONV_PROBE) if conv_rates else None,
         "headline_models": list(HEADLINE),
         "data": {"root": str(args.data), "images": len(names), "split_mode": split_mode, "load_s": load_s},
         "naive_degrade_backend": f"OpenCV {cv2.__version__}" if cv2 is not None else "torch on the CPU, per image",
         "definitions": {
             "fast": "decoded uint8 faces held on the device, batched degradation on the device, "
-                    + ("bf16 autocast + channels_last + fused Adam" if device.type == "cuda" else "fp32 (CPU)")
+                    + ("bf16 autocast + channels_last + fused Adam" if device.type == "cuda"
+                       else train_precision(device, unit is not None, unit)
+                       + (" + channels_last" if unit else "") + ", the model's own optimizer")
                     + (f", torch.compile ({args.compile_backend})" if args.compile else ""),
             "naive": f"the authors' way: a DataLoader with {NAIVE_WORKERS} workers decoding each JPEG and degrading "
                      "it image by image on the CPU ("
@@ -822,16 +873,20 @@ def main(argv=None) -> int:
                      + ("; 'naive with TF32' is the same with TF32 on" if args.naive_tf32 else ""),
             "mixed": "the six scales cycled in order, each equally often in every timed window; the median of the "
                      "windows is reported with their range",
-            "peak": ("images/s x FLOPs per image (torch FlopCounterMode: matmuls and convolutions, forward and "
-                     f"backward) / the card's dense bf16 peak, {args.peak_tflops} TFLOP/s"
-                     if args.peak_tflops else "n/a (no bf16 tensor-core peak known for this device)")},
+            "peak": (("images/s x FLOPs per image (torch FlopCounterMode: matmuls and convolutions, forward and "
+                      f"backward) / the card's dense bf16 peak, {args.peak_tflops} TFLOP/s") if device.type == "cuda"
+                     and args.peak_tflops else
+                     ("images/s x FLOPs per image (torch FlopCounterMode) / this CPU's measured bf16 rate on a large "
+                      f"3x3 convolution {tuple(CONV_PROBE)}, forward + backward, {round(args.peak_tflops * 1e3, 1)} "
+                      "GFLOP/s (bench.py measures it first; not a datasheet peak)") if conv_rates else
+                     "n/a (no bf16 tensor-core peak known for this device)")},
         "models": results, "skipped_models": skipped, "failed_models": failed,
         "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32 if device.type == "cuda" else None,
         "wall_s": round(time.perf_counter() - t_loop, 1),
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"bench_{report['device_slug']}"
+    stem = out / f"bench_{report['device_slug']}{'_' + args.tag if args.tag else ''}"
     stem.with_suffix(".json").write_text(json.dumps(report, indent=1))
     md = markdown(report)
     stem.with_suffix(".md").write_text(md)

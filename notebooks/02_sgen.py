@@ -18,7 +18,7 @@
 # Train both (resuming any interrupted run), score them on the test split at the six scales beside the degraded input and the paper, and time inference.
 
 # %% tags=["parameters"]
-profile = "smoke"          # smoke | gpu-quick | paper (sgenlib/profiles.py)
+profile = "smoke"          # smoke | cpu | gpu-quick | paper (sgenlib/profiles.py)
 data_root = ""             # CelebA root; empty means $CELEBA_ROOT or data/celeba
 results_dir = "results"    # tables, figures, provenance go to results_dir/<profile>/
 runs_dir = "runs"          # checkpoints (ignored by git)

@@ -18,7 +18,7 @@
 # SGEN, SGEN-MSE and the non-sequential ensembles MEN / AEN / CEN (the SGU replaced by max / average / concatenation), trained under one protocol; per scale our PSNR and SSIM (95% CIs) beside the paper's, and MOS (the paper's; ours only from real ratings).
 
 # %% tags=["parameters"]
-profile = "smoke"          # smoke | gpu-quick | paper (sgenlib/profiles.py)
+profile = "smoke"          # smoke | cpu | gpu-quick | paper (sgenlib/profiles.py)
 data_root = ""             # CelebA root; empty means $CELEBA_ROOT or data/celeba
 results_dir = "results"    # tables, figures, provenance go to results_dir/<profile>/
 runs_dir = "runs"          # checkpoints (ignored by git)

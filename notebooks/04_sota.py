@@ -18,7 +18,7 @@
 # SGEN and SGEN-MSE beside SRCNN, SRResNet, SRGAN, RED-Net and URDGN retrained on the same degraded multi-scale faces; per scale our PSNR and SSIM (95% CIs) beside the paper's, MOS, and the size and cost of all twelve models.
 
 # %% tags=["parameters"]
-profile = "smoke"          # smoke | gpu-quick | paper (sgenlib/profiles.py)
+profile = "smoke"          # smoke | cpu | gpu-quick | paper (sgenlib/profiles.py)
 data_root = ""             # CelebA root; empty means $CELEBA_ROOT or data/celeba
 results_dir = "results"    # tables, figures, provenance go to results_dir/<profile>/
 runs_dir = "runs"          # checkpoints (ignored by git)

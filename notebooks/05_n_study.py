@@ -18,7 +18,7 @@
 # SGEN trained with MSE only at N = 2, 3, 4: mean PSNR and SSIM over the six scales, training and inference time, GFLOPs and parameters, and their ratios to N = 3 beside the paper's.
 
 # %% tags=["parameters"]
-profile = "smoke"          # smoke | gpu-quick | paper (sgenlib/profiles.py)
+profile = "smoke"          # smoke | cpu | gpu-quick | paper (sgenlib/profiles.py)
 data_root = ""             # CelebA root; empty means $CELEBA_ROOT or data/celeba
 results_dir = "results"    # tables, figures, provenance go to results_dir/<profile>/
 runs_dir = "runs"          # checkpoints (ignored by git)

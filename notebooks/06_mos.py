@@ -18,7 +18,7 @@
 # The paper's subjective study: each rater first sees the source (ground-truth) images, then rates restorations one at a time from 1 (bad) to 5 (excellent), blind to the model, in an order fixed per rater; 48 faces per scale and model in the paper. Ratings are appended to `ratings_dir/<rater>.csv` and a stopped session resumes. The analysis uses real ratings only: the kit never simulates raters. A no-reference score (PIQE) is shown beside it as a proxy, not a substitute.
 
 # %% tags=["parameters"]
-profile = "smoke"          # smoke | gpu-quick | paper (sgenlib/profiles.py)
+profile = "smoke"          # smoke | cpu | gpu-quick | paper (sgenlib/profiles.py)
 data_root = ""             # CelebA root; empty means $CELEBA_ROOT or data/celeba
 results_dir = "results"    # tables, figures, provenance go to results_dir/<profile>/
 runs_dir = "runs"          # checkpoints (ignored by git)

@@ -13,7 +13,7 @@ core: the paper's method, trained and measured; no notebook, table or widget in 
   archs       SGEN and its ablations, the baselines, discriminators, VGG content loss; MODELS
   losses      adversarial and content losses
   optim       the optimizers of a run, from the model's spec (each baseline's own, else SGEN's Adam)
-  profiles    smoke / gpu-quick / paper settings
+  profiles    smoke / cpu / gpu-quick / paper settings
   provenance  what produced each stage, whether it is up to date, one writer per folder (run_all.sh's CLI)
   speed       torch.compile with an eager fallback, CUDA-graph inference
   train       training loop (single process or torchrun DDP), checkpoints, resume, run identity

@@ -24,6 +24,7 @@ REFERENCES = ("ground_truth", "input")
 """What every gallery shows beside the restorations: the ground truth and the degraded input."""
 
 PAPER_STEPS = 500_000  # training steps at batch 64 (the authors' code; the paper gives only the batch)
+PAPER_BATCH = 64       # the paper's batch size
 PAPER_N_SUBJECTS = 18  # the MOS study's raters (section 4)
 PAPER_N_PER_SCALE = 48  # faces rated per scale and model (288 per model over the six scales)
 PAPER_INFERENCE_S_PER_IMAGE = 0.016  # section 4.6, one K80

@@ -2,6 +2,10 @@
 
 smoke      CPU, tiny widths, a handful of images and steps: checks every stage end to end in minutes.
            Its outputs are marked "smoke" wherever they appear; its numbers say nothing about SGEN.
+cpu        the whole study on a 2-core CPU with a native bf16 unit in about an hour: width x0.25,
+           batch 16, bf16 autocast + channels_last (sgenlib.speed), 10,000 official-split
+           training faces, 300 test faces; the step count was sized by
+           scripts/size_gpu_quick.py on such a machine (docs/protocol.md#profiles).
 gpu-quick  the whole study (twelve trainings and their evaluations) sized to fit about 9 minutes
            on one H100/H200: paper widths, official partition of whatever images are given,
            1,000 steps at batch 64 (0.2% of the paper's 500,000 steps).
@@ -14,12 +18,20 @@ from __future__ import annotations
 
 import copy
 
+from .paper import PAPER_BATCH, PAPER_STEPS
+
 PROFILES: dict[str, dict] = {
     "smoke": {
         "split_mode": "official", "limit": {"train": 48, "val": 8, "test": 6},
         "steps": 4, "batch_size": 4, "width": 0.125, "ckpt_every": 2, "log_every": 1,
         "eval_batch": 12, "metric_backend": "skimage", "gallery_images": 2, "mos_set_per_scale": 2,
         "timing_repeats": 2, "device": "auto", "seeds": 1,
+    },
+    "cpu": {
+        "split_mode": "official", "limit": {"train": 10_000, "val": 100, "test": 300},
+        "steps": 600, "batch_size": 16, "width": 0.25, "ckpt_every": 200, "log_every": 25,
+        "eval_batch": 50, "metric_backend": "torch", "gallery_images": 4, "mos_set_per_scale": 8,
+        "timing_repeats": 10, "device": "cpu", "seeds": 1,
     },
     "gpu-quick": {
         "split_mode": "official", "limit": {"train": None, "val": 200, "test": 600},
@@ -105,6 +117,20 @@ SHORT_RUN_STEPS = 200
 """Below this many training steps the generators have not learned faces yet (ours: after the smoke
 profile's 4 steps every restoration is a flat gray field with nearly identical PSNR/SSIM;
 docs/protocol.md#profiles)."""
+
+
+def training_budget(profile: dict, gflops_per_image: float | None = None,
+                    paper_gflops_per_image: float | None = None) -> dict:
+    """What a profile's training is, beside the paper's: steps, batch, images seen, width and the
+    fraction of the paper's training (500,000 steps at batch 64) in images seen and, when the
+    FLOPs per training image at this width and at paper width are given, in compute."""
+    seen = profile["steps"] * profile["batch_size"]
+    out = {"steps": profile["steps"], "batch_size": profile["batch_size"], "width": profile["width"],
+           "images_seen": seen, "paper_images_seen": PAPER_STEPS * PAPER_BATCH,
+           "fraction_of_paper_images": seen / (PAPER_STEPS * PAPER_BATCH)}
+    if gflops_per_image and paper_gflops_per_image:
+        out["fraction_of_paper_compute"] = out["fraction_of_paper_images"] * gflops_per_image / paper_gflops_per_image
+    return out
 
 
 def short_run_note(profile: dict) -> str:

@@ -10,6 +10,9 @@ Both compute the same function as the eager module (tests/test_speed_options.py 
 * :func:`cudnn_benchmark` switches cuDNN's per-shape algorithm search on for a block and restores
   the previous setting afterwards (the trainer scopes it to its loop, so evaluation, gallery and
   timing shapes are not autotuned unless their caller asks).
+* :func:`cpu_bf16_unit` names the CPU's native bf16 matrix unit (AMX-BF16 or AVX512-BF16), or
+  None; the trainer's ``amp="auto"`` and ``channels_last="auto"`` turn bf16 autocast and
+  channels_last on for such a CPU (docs/protocol.md#speed), and fp32 stays elsewhere.
 * :class:`CudaGraphInference` captures one inference forward pass (fixed input shape, dtype and
   memory format; optional bf16 autocast) in a CUDA graph and replays it, which removes the Python
   and kernel-launch cost of every layer at batch 1. Inputs of another shape run eagerly.
@@ -34,6 +37,56 @@ def cudnn_benchmark(enabled: bool):
         yield
     finally:
         torch.backends.cudnn.benchmark = before
+
+
+CPU_BF16_FLAGS = (("amx_bf16", "AMX-BF16"), ("avx512_bf16", "AVX512-BF16"))
+"""/proc/cpuinfo flags of the x86 units that compute bf16 dot products natively, best first.
+oneDNN runs bf16 convolutions on them at about 2x (AVX512-BF16) to 8x (AMX) the fp32 rate; on a
+CPU without either, bf16 is emulated and slower than fp32."""
+
+
+def _cpuinfo() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def cpu_flags(cpuinfo: str | None = None) -> set[str]:
+    """The 'flags' of /proc/cpuinfo (or of the given text); empty where there is no such file."""
+    cpuinfo = _cpuinfo() if cpuinfo is None else cpuinfo
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return set(line.partition(":")[2].split())
+    return set()
+
+
+def cpu_model(cpuinfo: str | None = None) -> str | None:
+    """The CPU's 'model name' in /proc/cpuinfo (or the given text), None where there is none."""
+    cpuinfo = _cpuinfo() if cpuinfo is None else cpuinfo
+    for line in cpuinfo.splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip() or None
+    return None
+
+
+def cpu_bf16_unit(cpuinfo: str | None = None) -> str | None:
+    """'AMX-BF16' or 'AVX512-BF16' when this CPU has that native bf16 unit (and PyTorch's oneDNN
+    backend is there to use it), else None. `cpuinfo`: /proc/cpuinfo's text, for tests."""
+    if not torch.backends.mkldnn.is_available():
+        return None
+    flags = cpu_flags(cpuinfo)
+    return next((name for flag, name in CPU_BF16_FLAGS if flag in flags), None)
+
+
+def fast_precision(device: torch.device, amp: str = "auto", channels_last: str = "auto") -> tuple[bool, bool]:
+    """(bf16 autocast, channels_last) for a run on `device` with the settings 'auto' | 'bf16' |
+    'off' and 'auto' | 'on' | 'off'. 'auto' means on for CUDA and for a CPU with a native bf16
+    unit (cpu_bf16_unit), off elsewhere."""
+    native = device.type == "cuda" or (device.type == "cpu" and cpu_bf16_unit() is not None)
+    return (amp == "bf16" or (amp == "auto" and native),
+            channels_last == "on" or (channels_last == "auto" and native))
 
 
 def _short(e: BaseException, n: int = 400) -> str:

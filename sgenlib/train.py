@@ -64,7 +64,7 @@ from .optim import BASELINE_OPTIM, build_optimizer, run_settings
 from .paper import SCALES
 from .profiles import get_profile
 from .provenance import FolderLockedError, folder_lock, note_read
-from .speed import cudnn_benchmark
+from .speed import cpu_bf16_unit, cpu_model, cudnn_benchmark, fast_precision
 
 PROGRESS_LINE_S = 10.0  # at most one progress line on stderr per this many seconds (plus the last step)
 LOSS_COLUMNS = ["step", "scale", "loss_g", "content", "adversarial", "loss_d", "seconds"]
@@ -98,8 +98,9 @@ class TrainConfig:
     seed: int = 0
     ckpt_every: int = 500
     log_every: int = 50                 # losses leave the device (and are checked) this often
-    amp: str = "auto"                   # 'auto' = bf16 autocast on CUDA, fp32 on CPU; 'bf16'; 'off'
-    channels_last: str = "auto"         # 'auto' = on CUDA only; 'on'; 'off'
+    amp: str = "auto"                   # 'auto' = bf16 autocast on CUDA and on a CPU with native bf16
+                                        # (AMX-BF16 / AVX512-BF16), else fp32; 'bf16'; 'off'
+    channels_last: str = "auto"         # 'auto' = on where amp 'auto' is bf16; 'on'; 'off'
     compile: bool = False               # torch.compile the generator (falls back to eager)
     compile_backend: str = "inductor"   # torch.compile backend ('inductor', 'aot_eager', ...)
     step_order: str = "g_then_d"        # 'g_then_d' (authors' code: G step, then D on a new fake) or
@@ -455,8 +456,7 @@ class Trainer:
         self.cudnn_benchmark = on_cuda     # six input shapes, each autotuned once: inside run() only
         if on_cuda and self.device.index is None:
             self.device = torch.device("cuda", torch.cuda.current_device())
-        self.amp = cfg.amp == "bf16" or (cfg.amp == "auto" and on_cuda)
-        self.channels_last = cfg.channels_last == "on" or (cfg.channels_last == "auto" and on_cuda)
+        self.amp, self.channels_last = fast_precision(self.device, cfg.amp, cfg.channels_last)
         images = torch.as_tensor(np.asarray(images)) if not torch.is_tensor(images) else images
         if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] != degrade.channels:
             raise ValueError(f"training images must be uint8 (N, {degrade.channels}, H, W); got "
@@ -584,7 +584,9 @@ class Trainer:
     def speed_info(self) -> dict:
         """How this run executes (recorded in the summary; none of it changes what is computed
         beyond floating-point rounding)."""
+        unit = cpu_bf16_unit() if self.device.type == "cpu" else None
         return {"amp_bf16": self.amp, "channels_last": self.channels_last, "fused_adam": self.fused_adam,
+                "precision": train_precision(self.device, self.amp, unit),
                 "cudnn_benchmark": self.cudnn_benchmark,
                 "compile": self.cfg.compile,
                 "compile_backend": self.cfg.compile_backend if self.cfg.compile else None,
@@ -916,10 +918,19 @@ class Trainer:
         return summary
 
 
+def train_precision(device: torch.device, amp: bool, cpu_unit: str | None) -> str:
+    """How a run's steps compute, in words: 'bf16 autocast (AVX512-BF16)', 'fp32', ..."""
+    if not amp:
+        return "fp32"
+    if device.type == "cpu":
+        return f"bf16 autocast ({cpu_unit})" if cpu_unit else "bf16 autocast (emulated: no native bf16 unit)"
+    return "bf16 autocast"
+
+
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    return f"cpu ({cpu_model() or platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def train(cfg: TrainConfig, images, out_dir, degrade: DegradeOptions = DegradeOptions(),

@@ -49,7 +49,7 @@ def test_trainer_records_the_precision_in_force(tmp_path, tiny_images, monkeypat
         info = t.speed_info()
         assert info["amp_bf16"] is (unit is not None) and info["channels_last"] is (unit is not None)
         assert info["precision"] == ("bf16 autocast (AVX512-BF16)" if unit else "fp32")
-        conv_weight = next(p for p in t.G.parameters() if p.dim() == 4 and p.shape[1] > 1)
+        conv_weight = next(p for p in t.G.parameters() if p.dim() == 4 and p.shape[1] > 1 and p.shape[-1] > 1)
         assert conv_weight.is_contiguous(memory_format=torch.channels_last) is (unit is not None)
 
 

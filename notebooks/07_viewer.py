@@ -18,7 +18,7 @@
 # Ground truth, degraded input and each model's restoration side by side, PSNR/SSIM under each, a magnified crop at the same place in every panel, and a button that saves the panel as a PNG under `results/<profile>/viewer/`.
 
 # %% tags=["parameters"]
-profile = "smoke"          # smoke | cpu | gpu-quick | paper (sgenlib/profiles.py)
+profile = "auto"           # auto (the longest-trained profile with runs or a gallery) | smoke | cpu | gpu-quick | paper
 data_root = ""             # CelebA root; empty means $CELEBA_ROOT or data/celeba
 results_dir = "results"    # tables, figures, provenance go to results_dir/<profile>/
 runs_dir = "runs"          # checkpoints (ignored by git)

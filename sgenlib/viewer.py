@@ -767,7 +767,28 @@ class RestorationViewer(w.VBox):
         self.panel_box.children = [w.Image(value=_png(t), format="png") for t in self.tiles]
 
 
-def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", cache_dir="cache",
+VIEWER_PROFILE_ORDER = ("paper", "gpu-quick", "cpu", "smoke")
+"""profile='auto' opens the first of these with trained runs, else the first with a gallery."""
+
+
+def resolve_viewer_profile(profile: str, results_dir, runs_dir) -> str:
+    """`profile` itself, or for 'auto' the longest-trained profile present: the first of
+    VIEWER_PROFILE_ORDER with a runs/<profile>/<model>/generator.pt, else the first with
+    results/<profile>/gallery/index.csv (a fresh clone has the committed CPU study's gallery),
+    else 'smoke'."""
+    if profile != "auto":
+        return profile
+    results_dir, runs_dir = Path(results_dir), Path(runs_dir)
+    for p in VIEWER_PROFILE_ORDER:
+        if any((runs_dir / p).glob("*/generator.pt")):
+            return p
+    for p in VIEWER_PROFILE_ORDER:
+        if (results_dir / p / "gallery" / "index.csv").is_file():
+            return p
+    return "smoke"
+
+
+def open_viewer(profile: str = "auto", results_dir="results", runs_dir="runs", cache_dir="cache",
                 data_root: str | None = "", color: str = "gray", luma: str = DEFAULT_LUMA, clip_noise: bool = False,
                 seed: int = 0, live: bool = True, device: str | None = None, display_scale: int = 2,
                 show_models=None, **overrides):
@@ -777,9 +798,11 @@ def open_viewer(profile: str = "smoke", results_dir="results", runs_dir="runs", 
     if the checkpoints exist but the data does not, test images come from the gallery and uploads
     are still restored live; otherwise GALLERY (results/<profile>/gallery), uploads disabled. With
     neither, the widget says what to run first. Relative folders are taken from the checkout's root.
-    show_models: the models ticked at start (None: see default_ticks).
+    show_models: the models ticked at start (None: see default_ticks). profile='auto': the
+    longest-trained profile with runs, else with a gallery (resolve_viewer_profile).
     """
     results_dir, runs_dir, cache_dir = (resolve_project_path(p) for p in (results_dir, runs_dir, cache_dir))
+    profile = resolve_viewer_profile(profile, results_dir, runs_dir)
     st = open_study(profile, str(results_dir), str(runs_dir), str(cache_dir), color=color, luma=luma,
                     clip_noise=clip_noise, seed=seed, device=device, **overrides)
     gallery_dir = st.results / "gallery"

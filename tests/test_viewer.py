@@ -335,3 +335,21 @@ def test_default_ticks_and_explicit_model_choice(gallery, tmp_path):
     assert V.default_ticks(["MEN", "AEN", "CEN", "SRCNN", "RED-Net"]) == {"MEN", "AEN", "CEN", "SRCNN"}
     app = gallery_app(gallery, tmp_path, show_models=["SGEN-MSE"])
     assert app.selected_models == ["SGEN-MSE"] and [p.key for p in app.panels] == ["ground_truth", "input", "SGEN-MSE"]
+
+
+def test_auto_profile_opens_the_longest_trained_run_else_a_gallery(tmp_path):
+    """profile='auto' (notebook 07's default): runs first (paper > gpu-quick > cpu > smoke), then
+    a committed gallery, then smoke."""
+    from sgenlib.viewer import resolve_viewer_profile
+    results, runs = tmp_path / "results", tmp_path / "runs"
+    assert resolve_viewer_profile("auto", results, runs) == "smoke"
+    (results / "cpu" / "gallery").mkdir(parents=True)
+    (results / "cpu" / "gallery" / "index.csv").write_text("x\n")
+    assert resolve_viewer_profile("auto", results, runs) == "cpu"
+    (runs / "smoke" / "SGEN").mkdir(parents=True)
+    (runs / "smoke" / "SGEN" / "generator.pt").write_bytes(b"")
+    assert resolve_viewer_profile("auto", results, runs) == "smoke"          # trained runs beat a gallery
+    (runs / "gpu-quick" / "SRCNN").mkdir(parents=True)
+    (runs / "gpu-quick" / "SRCNN" / "generator.pt").write_bytes(b"")
+    assert resolve_viewer_profile("auto", results, runs) == "gpu-quick"
+    assert resolve_viewer_profile("cpu", results, runs) == "cpu"             # a named profile is kept

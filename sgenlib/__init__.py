@@ -26,6 +26,7 @@ report: the stages the notebooks run and what they write
   tables      Tables 1-5 beside the paper's from plain frames; the one Markdown table writer
   figures     metric-vs-scale, training curves, restoration grids
   claims      the paper's claims decided by paired tests
+  publish     a results folder made fit to commit: portable paths, no file too big
   mos.plan, mos.storage, mos.stats, mos.proxy, mos.report
               the MOS study without widgets: rating plan, rating files, statistics, PIQE proxy, outputs
 
@@ -39,7 +40,7 @@ __version__ = "0.1.0"
 LAYERS: dict[str, tuple[str, ...]] = {
     "core": ("paths", "paper", "degrade", "data", "metrics", "archs", "losses", "optim", "profiles", "provenance",
              "speed", "train", "evaluate", "inference", "complexity"),
-    "report": ("study", "tables", "figures", "claims", "mos.plan", "mos.storage", "mos.stats", "mos.proxy",
+    "report": ("study", "tables", "figures", "claims", "publish", "mos.plan", "mos.storage", "mos.stats", "mos.proxy",
                "mos.report"),
     "apps": ("viewer", "mos.app", "widgets"),
 }

@@ -28,7 +28,7 @@ from .evaluate import TestSet, evaluate, skimage_agreement, time_inference, writ
 from .inference import load_generator
 from .paper import SCALES, model_key, scale_name
 from .paths import resolve_project_path
-from .profiles import get_profile
+from .profiles import get_profile, training_budget
 from .train import TrainConfig, device_name, train
 
 
@@ -281,6 +281,13 @@ def trained_labels(study: Study) -> dict[str, str]:
     return {m: label for m, label in labels.items() if label != m}
 
 
+def budget_phrase(profile: dict) -> str:
+    """'9,600 images seen, 0.03% of the paper's 32,000,000': a profile's training beside the paper's."""
+    b = training_budget(profile)
+    return (f"{b['images_seen']:,} images seen, {100 * b['fraction_of_paper_images']:.2g}% of the paper's "
+            f"{b['paper_images_seen']:,}")
+
+
 def write_table(study: Study, df: pd.DataFrame, stem: str, title: str, notes: list[str] = ()) -> Path:
     """tables/<stem>.csv and tables/<stem>.md (tables.write_table: title, the run's scale, the metric
     convention, the notes, the table). The title says when the models of the table were trained in
@@ -300,7 +307,7 @@ def write_table(study: Study, df: pd.DataFrame, stem: str, title: str, notes: li
                                              if study.name == "smoke" else "")
               + f"; images train/val/test = {m.get('counts', {}).get('train')}/{m.get('counts', {}).get('val')}/"
               f"{m.get('counts', {}).get('test')} ({p['split_mode']} split); {p['steps']} steps at batch "
-              f"{p['batch_size']}; width x{p['width']}; device {device_name(study.device)}.",
+              f"{p['batch_size']} ({budget_phrase(p)}); width x{p['width']}; device {device_name(study.device)}.",
               "", metrics.CONVENTION.format(channel=study.degrade.color), ""]
     header += [f"- {n}" for n in notes] + ([""] if notes else [])
     return tables.write_table(study.results / "tables", df, stem, header)

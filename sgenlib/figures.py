@@ -45,8 +45,9 @@ def _label(model: str, summary_path: Path) -> str:
 
 def degradation_grid(test, n_faces: int = 3, path=None, title_suffix: str = ""):
     """Rows: faces; columns: clean and degraded at each of the six scales (true relative sizes)."""
-    fig, axes = plt.subplots(2 * n_faces, len(test.scales), figsize=(2.0 * len(test.scales), 2.6 * 2 * n_faces),
-                             squeeze=False)
+    # rows as tall as the faces they show (about 4:3), laid out by matplotlib: no empty band under the title
+    fig, axes = plt.subplots(2 * n_faces, len(test.scales), figsize=(2.0 * len(test.scales), 2.45 * 2 * n_faces),
+                             squeeze=False, layout="constrained")
     for j, scale in enumerate(test.scales):
         inp, ref = test.at_scale(scale)
         for i in range(n_faces):

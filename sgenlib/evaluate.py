@@ -12,12 +12,12 @@ import pandas as pd
 import torch
 import torch.nn as nn
 from PIL import Image
-from tqdm.auto import tqdm
 
 from . import metrics
 from .archs import forward_padded
 from .degrade import DegradeOptions, degrade_test_batch
 from .paper import SCALES, scale_name
+from .progress import progress as progress_of
 
 
 class TestSet:
@@ -69,7 +69,7 @@ def evaluate(model: nn.Module | None, name: str, test: TestSet, batch_size: int 
     """Per-image PSNR/SSIM of `model` at every scale; model=None scores the degraded input
     itself (the floor every restoration should beat)."""
     rows = []
-    for scale in tqdm(test.scales, desc=f"eval {name}", leave=False, disable=not progress):
+    for scale in progress_of(test.scales, f"eval {name}", unit="scales", disable=not progress):
         inp, ref = test.at_scale(scale)
         pred = metrics.quantize(inp) if model is None else restore_batches(model, inp, batch_size)
         scores = _score(pred, ref, backend)
@@ -162,14 +162,15 @@ def precision_name(device: torch.device, amp: bool) -> str:
 
 
 def write_gallery(generators: dict[str, nn.Module], test: TestSet, image_ids: list[str], out_dir,
-                  batch_size: int = 64, progress: bool = True, backend: str = "skimage") -> pd.DataFrame:
+                  batch_size: int = 64, progress: bool = True, backend: str = "skimage",
+                  desc: str = "gallery") -> pd.DataFrame:
     """PNGs of ground truth, degraded input and every model's restoration for `image_ids` at every
     scale, plus index.csv (image_id, scale, model, path, psnr_db, ssim): what the viewer browses
     without checkpoints and what the MOS app shows raters."""
     out_dir = Path(out_dir)
     small = test.subset(image_ids)
     rows = []
-    for scale in tqdm(small.scales, desc="gallery", leave=False, disable=not progress):
+    for scale in progress_of(small.scales, desc, unit="scales", disable=not progress):
         inp, ref = small.at_scale(scale)
         panels = {"ground_truth": ref, "input": metrics.quantize(inp)}
         for name, g in generators.items():

@@ -360,7 +360,7 @@ def update_gallery(study: Study, models: list[str] | None = None, progress: bool
     old_path = out / "index.csv"
     old = pd.read_csv(old_path, dtype={"image_id": str}) if old_path.is_file() else None
     index = write_gallery(gens, study.test, ids, out, study.profile["eval_batch"], progress,
-                          backend=study.profile["metric_backend"])
+                          backend=study.profile["metric_backend"], desc=folder.replace("_", " "))
     if old is not None and len(old) and set(old["image_id"]) == set(index["image_id"]):
         kept = old[~old["model"].isin(set(index["model"]))]
         scales = {scale_name(s): i for i, s in enumerate(SCALES)}

@@ -66,7 +66,7 @@ from .profiles import get_profile
 from .provenance import FolderLockedError, folder_lock, note_read
 from .speed import cudnn_benchmark
 
-PROGRESS_LINE_S = 10.0  # at most one progress line on stderr per this many seconds (plus the last step)
+PROGRESS_LINE_S = 5.0   # at most one progress line on stderr per this many seconds (plus the last step)
 LOSS_COLUMNS = ["step", "scale", "loss_g", "content", "adversarial", "loss_d", "seconds"]
 SPEED_ONLY_KEYS = ("compile", "compile_backend")
 """Settings that change how fast a run goes, not what it computes (ignored when matching runs)."""

@@ -40,3 +40,40 @@ def test_notebook_stderr_reaches_the_terminal_through_the_stage_runner(tmp_path)
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
     assert "progress line" in proc.stderr
+
+
+def test_kit_loops_print_lines_under_run_all(monkeypatch, capsys):
+    """run_all.sh sets SGEN_PROGRESS=lines: a start line, a line at least every `every` seconds,
+    an end line with the time; elsewhere a tqdm bar (no lines)."""
+    import time
+    from sgenlib.progress import progress
+    monkeypatch.setenv("SGEN_PROGRESS", "lines")
+    assert list(progress(range(3), "eval X", unit="scales")) == [0, 1, 2]
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "[eval X] 0/3 scales" and re.fullmatch(r"\[eval X\] 3/3 scales done in [\d.]+ s", err[-1])
+    for _ in progress(range(2), "slow", every=0.01):
+        time.sleep(0.02)
+    assert re.search(r"\[slow\] 1/2 it, [\d.]+ s", capsys.readouterr().err)
+    monkeypatch.delenv("SGEN_PROGRESS")
+    assert list(progress([1, 2], "bar")) == [1, 2] and "[bar]" not in capsys.readouterr().err
+    assert list(progress([1], "off", disable=True)) == [1]
+
+
+def test_stage_runner_shows_the_kernel_warning_once(tmp_path):
+    """The stage runner forwards its child's stderr and keeps ipykernel's TCP warning only the first
+    time for one --warn-once file (run_all.sh: one per run)."""
+    import subprocess
+    import sys
+    from conftest import REPO
+    from sgenlib.provenance import KERNEL_WARNING, _held_from
+    child = tmp_path / "child.py"
+    child.write_text("import sys\n"
+                     f"w = {KERNEL_WARNING.decode()!r} + '. Use IPC transport.'\n"
+                     "sys.stderr.write('\\rbar 1/4 [00:01<?]' + w + '\\nline\\n' + w + '\\n')\n")
+    once = tmp_path / "shown"
+    outs = [subprocess.run([sys.executable, "-m", "sgenlib.provenance", "run", "--warn-once", str(once), "--",
+                            sys.executable, str(child)], cwd=REPO, capture_output=True, timeout=60,
+                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}).stderr.decode() for _ in range(2)]
+    assert outs[0].count("without encryption") == 1 and "\rbar 1/4 [00:01<?]" in outs[0] and "line\n" in outs[0]
+    assert "without encryption" not in outs[1] and outs[1] == "\rbar 1/4 [00:01<?]line\n"
+    assert _held_from(b"ok\n[IPKernel") == 3 and _held_from(b"\rbar [00:01]") == len(b"\rbar [00:01]")

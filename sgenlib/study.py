@@ -23,6 +23,7 @@ import torch
 from . import data as celeba
 from . import metrics, tables
 from .archs import MODELS, model_label
+from .data_root import describe as describe_root
 from .degrade import DEFAULT_LUMA, DegradeOptions
 from .evaluate import TestSet, evaluate, skimage_agreement, time_inference, write_gallery
 from .inference import load_generator
@@ -84,8 +85,10 @@ def _test_set(study: Study, images: np.ndarray, names: list[str]) -> TestSet:
 
 
 def load_data(study: Study, data_root: str | None = None, on_corrupt: str = "skip") -> Study:
-    """Open CelebA (data_root, else $CELEBA_ROOT, else data/celeba: data.resolve_root), decode (or
-    load from cache) the train and test splits, write the manifest."""
+    """Open CelebA (data_root, else $CELEBA_ROOT, else the root saved by run_all.sh / lab.sh --data,
+    else data/celeba: sgenlib.data_root; printed with its source), decode (or load from cache) the
+    train and test splits, write the manifest."""
+    print(describe_root(data_root))
     source = celeba.open_celeba(celeba.resolve_root(data_root))
     prof = study.profile
     study.train_images, train_kept = _load_split(study, source, "train", on_corrupt)
@@ -105,6 +108,7 @@ def load_test_set(study: Study, data_root: str | None = None, on_corrupt: str = 
     split (load_data also does; for the full profiles that is ~160,000 faces) and without
     rewriting the data manifest: what the viewer needs. Same split, cache, ids, images and
     degraded inputs as load_data (a test checks this)."""
+    print(describe_root(data_root))
     source = celeba.open_celeba(celeba.resolve_root(data_root))
     return _test_set(study, *_load_split(study, source, "test", on_corrupt))
 

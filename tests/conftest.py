@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# run_all.sh / lab.sh --data save the data root in the checkout's .sgen_settings.json: tests that
+# call them (and their notebooks) use a settings file of their own instead (sgenlib.data_root)
+os.environ["SGEN_SETTINGS"] = str(Path(tempfile.mkdtemp(prefix="sgen_settings_")) / "settings.json")
 
 
 def celeba_root() -> Path:

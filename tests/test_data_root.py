@@ -1,0 +1,59 @@
+"""One place for the data root (sgenlib.data_root): run_all.sh / lab.sh --data save it, a notebook
+opened later in JupyterLab (kernel started in notebooks/) finds it; the notebook parameter and
+$CELEBA_ROOT still come first, and the source is printed."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+from sgenlib import data, data_root
+
+
+def test_parameter_then_env_then_saved_then_default(tmp_path, monkeypatch):
+    settings = tmp_path / "settings.json"
+    monkeypatch.setenv("SGEN_SETTINGS", str(settings))
+    monkeypatch.delenv("CELEBA_ROOT", raising=False)
+    assert data_root.root_and_source() == (REPO / "data" / "celeba", "the default")
+    saved = tmp_path / "celeba"
+    saved.mkdir()
+    assert data_root.main(["set", str(saved)]) == 0
+    assert json.loads(settings.read_text()) == {"data_root": str(saved)}
+    assert data.resolve_root("") == saved and str(settings) in data_root.describe()
+    monkeypatch.setenv("CELEBA_ROOT", str(tmp_path / "env"))
+    assert data_root.root_and_source() == (tmp_path / "env", "$CELEBA_ROOT")
+    assert data.resolve_root(str(tmp_path / "param")) == tmp_path / "param"
+    assert "from the data_root parameter" in data_root.describe(str(tmp_path / "param"))
+    assert data_root.main(["set", str(tmp_path / "missing")]) == 2          # a wrong path is not saved
+    assert json.loads(settings.read_text()) == {"data_root": str(saved)}
+    settings.write_text("not json")
+    monkeypatch.delenv("CELEBA_ROOT")
+    with pytest.raises(ValueError, match="settings.json.*delete it"):
+        data.resolve_root()
+
+
+@pytest.mark.slow  # papermill
+def test_saved_root_is_found_by_a_notebook_started_in_notebooks(tmp_path, celeba_dir):
+    """Set once (as run_all.sh --data does), then a notebook whose kernel starts in notebooks/ (as
+    in JupyterLab), with no CELEBA_ROOT and an empty data_root parameter, opens the same data."""
+    import nbformat
+    env = {k: v for k, v in os.environ.items() if k != "CELEBA_ROOT"}
+    env.update(SGEN_SETTINGS=str(tmp_path / "settings.json"), PYTHONPATH=str(REPO))
+    subprocess.run([sys.executable, "-m", "sgenlib.data_root", "set", str(celeba_dir)], cwd=tmp_path, env=env,
+                   check=True, capture_output=True)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("data_root = ''", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("from sgenlib import data, data_root as D\nprint(D.describe(data_root))\n"
+                                          "print('images:', len(data.open_celeba(data.resolve_root(data_root)).names))")]
+    nbformat.write(nb, tmp_path / "probe.ipynb")
+    subprocess.run([sys.executable, "-m", "papermill", str(tmp_path / "probe.ipynb"), str(tmp_path / "out.ipynb"),
+                    "-k", "python3", "--cwd", str(REPO / "notebooks")], env=env, check=True, capture_output=True,
+                   timeout=300)
+    out = "".join(o.get("text", "") for c in nbformat.read(tmp_path / "out.ipynb", 4).cells
+                  for o in c.get("outputs", []))
+    assert f"CelebA root: {celeba_dir.resolve()} (from {tmp_path / 'settings.json'} (saved by --data))" in out, out
+    assert "images: " in out and "images: 0" not in out

@@ -95,7 +95,8 @@ def open_celeba(root: str | os.PathLike) -> CelebA:
     root = Path(root).expanduser()
     if not root.exists():
         raise CelebAError(f"CelebA not found at {root}: the path does not exist. Point the kit at a "
-                          "CelebA download with --data PATH or CELEBA_ROOT=PATH.")
+                          "CelebA download with --data PATH or CELEBA_ROOT=PATH (get one with "
+                          "`python -m sgenlib.data fetch data/celeba`).")
     if root.is_file():
         if not zipfile.is_zipfile(root):
             raise CelebAError(f"{root} is a file but not a zip archive (expected img_align_celeba.zip)")
@@ -335,11 +336,15 @@ def _note_skipped(data: CelebA, errors: list, total: int) -> None:
 
 def main(argv=None) -> int:
     """python -m sgenlib.data content-sha256 ROOT: the sha256 over every image's name and bytes
-    (and the partition file), what run_all.sh keys its stages on."""
+    (and the partition file), what run_all.sh keys its stages on. `fetch DEST` and `verify PATH`:
+    sgenlib.celeba_fetch."""
     import sys
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["fetch"], ["verify"]):
+        from .celeba_fetch import main as fetch_main
+        return fetch_main(argv)
     if len(argv) != 2 or argv[0] != "content-sha256":
-        print("usage: python -m sgenlib.data content-sha256 ROOT", file=sys.stderr)
+        print("usage: python -m sgenlib.data content-sha256 ROOT | fetch DEST | verify PATH", file=sys.stderr)
         return 2
     try:
         src = open_celeba(argv[1])

@@ -47,7 +47,7 @@ def progress(items: Iterable, desc: str, total: int | None = None, unit: str = "
         yield item
         done += 1
         now = time.perf_counter()
-        if now - last >= every:
+        if now - last >= every and done != total:         # the last one gets the end line
             print(f"[{desc}] {done}{of} {unit}, {now - start:.1f} s", file=sys.stderr, flush=True)
             last = now
     print(f"[{desc}] {done}{of} {unit} done in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)

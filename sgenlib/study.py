@@ -30,6 +30,7 @@ from .inference import load_generator
 from .paper import SCALES, model_key, scale_name
 from .paths import resolve_project_path
 from .profiles import get_profile
+from .progress import progress as progress_of
 from .train import TrainConfig, device_name, train
 
 
@@ -343,7 +344,7 @@ def timing_table(study: Study, models: list[str], amp: bool = False) -> pd.DataF
     the test scores are computed in (fp32, as evaluate.restore_batches); amp=True times bf16
     autocast instead. The 'precision' column says which."""
     rows = []
-    for name in models:
+    for name in progress_of(models, "timing", unit="models"):
         g = load_generator(study.runs / name, study.device)
         t = time_inference(g, study.degrade.channels, batch_size=min(64, study.profile["eval_batch"]),
                            repeats=study.profile["timing_repeats"], device=study.device, amp=amp)

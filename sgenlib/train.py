@@ -854,6 +854,9 @@ class Trainer:
                    disable=not self.progress or self.rank != 0)
         sync = (lambda: torch.cuda.synchronize(self.device)) if self.device.type == "cuda" else (lambda: None)
         window_steps, throughput, last_line = 0, [], -float("inf")
+        if self.progress and self.rank == 0 and self.step < self.cfg.steps:
+            print(f"[train {self.cfg.model}] step {self.step}/{self.cfg.steps}: training at batch "
+                  f"{self.cfg.batch_size} on {self.device}", file=sys.stderr, flush=True)
         self.G.train()
         if self.D is not None:
             self.D.train()

@@ -22,7 +22,10 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
-PYTHON="${PYTHON:-python}"
+# the kit's .venv when it exists (scripts/setup.sh), else the python on PATH; PYTHON=... overrides
+if [[ -z "${PYTHON:-}" ]]; then
+  if [[ -z "${VIRTUAL_ENV:-}" && -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python; fi
+fi
 profile="smoke"
 results="results"
 runs="runs"
@@ -59,6 +62,9 @@ case "$live" in true|True) live=True ;; false|False) live=False ;;
 out="${out:-$results/$profile/viewer_screenshot.png}"
 start=$(date +%s.%N)
 
+"$PYTHON" -c "import jupyterlab, papermill, websocket" 2>/dev/null || {
+  echo "screenshot_viewer.sh: $PYTHON lacks jupyterlab, papermill or websocket-client: run scripts/setup.sh" \
+       "(it makes .venv), then 'source .venv/bin/activate' (or PYTHON=.venv/bin/python $0 ...)" >&2; exit 2; }
 chrome=""
 for c in chromium chromium-browser google-chrome google-chrome-stable; do
   if command -v "$c" >/dev/null 2>&1; then chrome="$(command -v "$c")"; break; fi
@@ -72,8 +78,6 @@ if [[ -z "$chrome" ]]; then
   echo "screenshot_viewer.sh: no Chromium found; install it (Debian/Ubuntu: apt-get install -y chromium) or pass --install" >&2
   exit 2
 fi
-"$PYTHON" -c "import jupyterlab, papermill, websocket" 2>/dev/null || {
-  echo "screenshot_viewer.sh: needs jupyterlab, papermill and websocket-client in $PYTHON's environment" >&2; exit 2; }
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/sgen_viewer_shot.XXXXXX")"
 lab_pid=""; chrome_pid=""

@@ -11,7 +11,8 @@
 # 2. starts JupyterLab on a free localhost port with a random token, in a temporary folder;
 # 3. opens the notebook in headless Chromium, driven over the DevTools protocol (python
 #    websocket-client, a dependency of jupyter_server), waits until the widget's images are drawn,
-#    scrolls the viewer into view and saves a PNG (default results/<profile>/viewer_screenshot.png);
+#    scrolls the viewer into view, makes the page as tall as the viewer (every ticked model's panel
+#    in the picture) and saves a PNG (default results/<profile>/viewer_screenshot.png);
 # 4. stops Chromium and JupyterLab (the processes it started, by pid) and removes the temporary folder.
 #
 # Needs Chromium and installs nothing unless --install is given (then: apt-get install -y chromium,
@@ -194,8 +195,16 @@ js("""(() => { const app = window.jupyterapp;
 js("""document.head.insertAdjacentHTML('beforeend',
   '<style>.jupyter-widgets-disconnected::before { display: none !important; }</style>')""")
 time.sleep(0.8)
-js("""(() => { const w = document.querySelector('.jp-OutputArea-output .widget-vbox');
-  if (w) w.scrollIntoView({block: 'start'}); })()""")
+top_of_viewer = """(() => { const w = document.querySelector('.jp-OutputArea-output .widget-vbox');
+  if (!w) return 0; w.scrollIntoView({block: 'start'}); return Math.ceil(w.getBoundingClientRect().height); })()"""
+needed = js(top_of_viewer) or 0
+size = js("[window.innerWidth, window.innerHeight]") or [0, 0]
+# every panel of every ticked model in the picture (they wrap to more rows than the window holds):
+# a page tall enough for the whole viewer below JupyterLab's menu, toolbar and status bar
+if needed + 200 > size[1]:
+    call("Emulation.setDeviceMetricsOverride", width=size[0], height=needed + 200, deviceScaleFactor=1, mobile=False)
+    time.sleep(1.0)
+    js(top_of_viewer)
 time.sleep(1.0)
 png = base64.b64decode(call("Page.captureScreenshot", format="png")["data"])
 open(out, "wb").write(png)

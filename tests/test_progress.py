@@ -77,3 +77,33 @@ def test_stage_runner_shows_the_kernel_warning_once(tmp_path):
     assert outs[0].count("without encryption") == 1 and "\rbar 1/4 [00:01<?]" in outs[0] and "line\n" in outs[0]
     assert "without encryption" not in outs[1] and outs[1] == "\rbar 1/4 [00:01<?]line\n"
     assert _held_from(b"ok\n[IPKernel") == 3 and _held_from(b"\rbar [00:01]") == len(b"\rbar [00:01]")
+
+
+def test_progress_bars_show_on_a_terminal_that_reports_no_width(tmp_path):
+    """Under `script` (a pseudo-terminal of 0 columns) tqdm drew nothing; through the stage runner the
+    child's stderr is a pipe, so papermill's cell bar (a tqdm bar) reaches the terminal."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    from conftest import REPO
+    child = tmp_path / "bar.py"
+    child.write_text("from tqdm import tqdm\nfor _ in tqdm(range(3), desc='Executing', unit='cell'):\n    pass\n")
+    master, slave = pty.openpty()                  # a new pty reports 0 rows and 0 columns
+    try:
+        proc = subprocess.run([sys.executable, "-m", "sgenlib.provenance", "run", "--", sys.executable, str(child)],
+                              cwd=REPO, stdout=slave, stderr=slave, timeout=60,
+                              env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:                            # EIO: the terminal's other side is closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    assert proc.returncode == 0 and b"Executing: 100%" in seen and b"3/3" in seen, seen

@@ -46,9 +46,10 @@ def test_saved_root_is_found_by_a_notebook_started_in_notebooks(tmp_path, celeba
     subprocess.run([sys.executable, "-m", "sgenlib.data_root", "set", str(celeba_dir)], cwd=tmp_path, env=env,
                    check=True, capture_output=True)
     nb = nbformat.v4.new_notebook()
+    probe = ("from sgenlib import data, data_root as D\nprint(D.describe(data_root))\n"
+             "print('images:', len(data.open_celeba(data.resolve_root(data_root)).names))")
     nb.cells = [nbformat.v4.new_code_cell("data_root = ''", metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell("from sgenlib import data, data_root as D\nprint(D.describe(data_root))\n"
-                                          "print('images:', len(data.open_celeba(data.resolve_root(data_root)).names))")]
+                nbformat.v4.new_code_cell(probe)]
     nbformat.write(nb, tmp_path / "probe.ipynb")
     subprocess.run([sys.executable, "-m", "papermill", str(tmp_path / "probe.ipynb"), str(tmp_path / "out.ipynb"),
                     "-k", "python3", "--cwd", str(REPO / "notebooks")], env=env, check=True, capture_output=True,

@@ -58,3 +58,26 @@ def test_saved_root_is_found_by_a_notebook_started_in_notebooks(tmp_path, celeba
                   for o in c.get("outputs", []))
     assert f"CelebA root: {celeba_dir.resolve()} (from {tmp_path / 'settings.json'} (saved by --data))" in out, out
     assert "images: " in out and "images: 0" not in out
+
+
+def test_run_all_reads_the_saved_root_and_names_its_source(tmp_path, celeba_dir):
+    """run_all.sh without --data or CELEBA_ROOT: the saved root, printed with its source; none saved
+    and no data/celeba: stops before anything runs, naming --data, CELEBA_ROOT and fetch."""
+    import shutil
+    root = tmp_path / "celeba" / "img_align_celeba"
+    root.mkdir(parents=True)
+    shutil.copyfile(celeba_dir / "img_align_celeba" / "000001.jpg", root / "000001.jpg")
+    settings = tmp_path / "settings.json"
+    env = {k: v for k, v in os.environ.items() if k != "CELEBA_ROOT"}
+    env.update(SGEN_SETTINGS=str(settings), PYTHON=sys.executable, PYTHONPATH=str(REPO))
+    run = ["bash", str(REPO / "run_all.sh"), "--results", str(tmp_path / "results"), "--only", "none"]
+    if not (REPO / "data" / "celeba").exists():
+        missing = subprocess.run(run, env=env, capture_output=True, text=True, timeout=120)
+        assert missing.returncode == 2 and "(from the default)" in missing.stderr
+        assert "give --data PATH" in missing.stderr and "python -m sgenlib.data fetch" in missing.stderr
+    subprocess.run([sys.executable, "-m", "sgenlib.data_root", "set", str(tmp_path / "celeba")], env=env, check=True,
+                   capture_output=True)
+    found = subprocess.run(run, env=env, capture_output=True, text=True, timeout=120)
+    assert found.returncode == 0, found.stderr
+    assert f"data={tmp_path / 'celeba'} (from {settings} (saved by --data))" in found.stdout
+    assert "data hashed in" in found.stdout and "run_all.sh: done in" in found.stdout

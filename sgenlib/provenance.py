@@ -317,22 +317,27 @@ def _held_from(buf: bytes) -> int:
 def _forward_stderr(pipe: int, once_file: Path | None) -> None:
     """Copy the child's stderr to ours as it comes (progress bars' carriage returns included),
     keeping the kernel's TCP warning only while `once_file` does not exist (then creating it);
-    without `once_file` the warning passes every time."""
-    buf = b""
+    without `once_file` the warning passes every time. Reads to the end even when our stderr is
+    gone, so the child never blocks on a full pipe."""
+    def once(match):
+        if once_file.exists():
+            return b""
+        once_file.touch()
+        return match.group(0)
+
+    buf, out_ok = b"", True
     while True:
         chunk = os.read(pipe, 65536)
         buf += chunk
         cut = _held_from(buf) if chunk else len(buf)
         ready, buf = buf[:cut], buf[cut:]
         if once_file is not None:
-            def once(match):
-                if once_file.exists():
-                    return b""
-                once_file.touch()
-                return match.group(0)
             ready = _KERNEL_WARNING_LINE.sub(once, ready)
-        if ready:
-            os.write(2, ready)
+        while ready and out_ok:
+            try:
+                ready = ready[os.write(2, ready):]
+            except OSError:                       # our stderr closed: keep draining, show nothing
+                out_ok = False
         if not chunk:
             os.close(pipe)
             return

@@ -12,8 +12,10 @@
 # failed and its error (with --keep-going the later notebooks still run, and the failures are listed
 # at the end). One run_all.sh per results/<profile> at a time (a lock; a second one stops at once,
 # naming the first); each notebook runs in its own process group and ends with run_all.sh.
+# --data PATH is remembered (.sgen_settings.json): later runs and JupyterLab use it; CELEBA_ROOT overrides.
 set -euo pipefail
 
+total_start=$(date +%s.%N)          # "done in" measures the whole command, data hashing included
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 caller="$PWD"
 invocation="run_all.sh $*"
@@ -25,21 +27,22 @@ if [[ -z "${PYTHON:-}" ]]; then
   if [[ -z "${VIRTUAL_ENV:-}" && -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python; fi
 fi
 profile="smoke"
-if [[ -n "${CELEBA_ROOT:-}" ]]; then data="$(from_caller "$CELEBA_ROOT")"; else data="data/celeba"; fi
+data=""                        # --data, else $CELEBA_ROOT, else the saved root, else data/celeba
 results="results"
 runs="runs"
 cache="cache"
+data_from=""
 force=0
 keep_going=0
 failed=()
 only=""
 sets=()
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --profile) profile="${2:?--profile needs a value}"; shift 2 ;;
-    --data) data="$(from_caller "${2:?--data needs a path}")"; shift 2 ;;
+    --data) data="$(from_caller "${2:?--data needs a path}")"; data_from="--data"; shift 2 ;;
     --results) results="$(from_caller "${2:?--results needs a folder}")"; shift 2 ;;
     --runs) runs="$(from_caller "${2:?--runs needs a folder}")"; shift 2 ;;
     --cache) cache="$(from_caller "${2:?--cache needs a folder}")"; shift 2 ;;
@@ -52,9 +55,16 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 case "$profile" in smoke|cpu|gpu-quick|paper) ;; *) echo "run_all.sh: unknown profile '$profile' (smoke, cpu, gpu-quick, paper)" >&2; exit 2 ;; esac
-if [[ ! -e "$data" ]]; then
-  echo "run_all.sh: CelebA not found at '$data' (give --data PATH or set CELEBA_ROOT)" >&2; exit 2
+if [[ -z "$data" && -n "${CELEBA_ROOT:-}" ]]; then data="$(from_caller "$CELEBA_ROOT")"; data_from="\$CELEBA_ROOT"; fi
+if [[ -z "$data" ]]; then   # the root saved by an earlier --data (sgenlib.data_root), else data/celeba
+  where="$("$PYTHON" -m sgenlib.data_root where)" || exit 2
+  data="${where%%$'\n'*}"; data_from="${where#*$'\n'}"
 fi
+if [[ ! -e "$data" ]]; then
+  echo "run_all.sh: CelebA not found at '$data' (from $data_from): give --data PATH (it is remembered for later runs and JupyterLab), set CELEBA_ROOT, or get it with: python -m sgenlib.data fetch data/celeba" >&2; exit 2
+fi
+# --data is remembered: later runs and notebooks opened in JupyterLab (scripts/lab.sh) read the same data
+if [[ "$data_from" == "--data" ]]; then "$PYTHON" -m sgenlib.data_root set "$data" | sed 's/^/run_all.sh: /' || exit 2; fi
 
 out="$results/$profile"
 # overrides: --set steps=100 --set eval_batch=32 -> {"steps": 100, "eval_batch": 32}, each checked now
@@ -120,10 +130,17 @@ for cell in json.load(open(sys.argv[1])).get("cells", []):
 PY
 }
 
-echo "run_all.sh: profile=$profile data=$data results=$out"
+echo "run_all.sh: profile=$profile data=$data (from $data_from) results=$out"
+echo "== data: sha256 of every image (what a stage is keyed on)"
+hash_start=$(date +%s.%N)
 data_sha="$("$PYTHON" -m sgenlib.data content-sha256 "$data")" || exit 2
+printf '   data hashed in %.1f s\n' "$(awk "BEGIN{print $(date +%s.%N) - $hash_start}")"
 notebooks=(01_data_prep 02_sgen 03_ablations 04_sota 05_n_study 06_mos 07_viewer)
-total_start=$(date +%s)
+# the kit's loops print plain progress lines on stderr (sgenlib.progress), which papermill forwards
+export SGEN_PROGRESS=lines
+# ipykernel warns at every kernel start that it talks over local TCP: shown for the first notebook only
+warn_once="$out_abs/provenance/.kernel_warning_shown"
+rm -f "$warn_once"
 for nb in "${notebooks[@]}"; do
   src="notebooks/$nb.ipynb"
   [[ -f "$src" ]] || continue
@@ -139,7 +156,7 @@ for nb in "${notebooks[@]}"; do
   reads="$out_abs/provenance/.reads-$nb"
   : > "$reads"
   start=$(date +%s.%N)
-  SGEN_STAGE_READS="$reads" "$PYTHON" -m sgenlib.provenance run -- \
+  SGEN_STAGE_READS="$reads" "$PYTHON" -m sgenlib.provenance run --warn-once "$warn_once" -- \
     "$PYTHON" -m papermill "$src" "$out/notebooks/$nb.ipynb" -k python3 --cwd "$here" \
         -p profile "$profile" -p data_root "$data" -p results_dir "$results" -p runs_dir "$runs" -p cache_dir "$cache" \
         -y "overrides: $overrides_json" --progress-bar --stderr-file >(cat >&2) &
@@ -165,7 +182,7 @@ run_all.sh: $nb: $err}" >&2
 done
 stage=""
 report_skipped
-echo "run_all.sh: done in $(( $(date +%s) - total_start )) s; results in $out"
+printf 'run_all.sh: done in %.1f s; results in %s\n' "$(awk "BEGIN{print $(date +%s.%N) - $total_start}")" "$out"
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "run_all.sh: failed notebooks: ${failed[*]}" >&2
   exit 1

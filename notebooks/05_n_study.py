@@ -19,7 +19,7 @@
 
 # %% tags=["parameters"]
 profile = "smoke"          # smoke | cpu | gpu-quick | paper (sgenlib/profiles.py)
-data_root = ""             # CelebA root; empty means $CELEBA_ROOT or data/celeba
+data_root = ""             # CelebA root; empty: $CELEBA_ROOT, else the root saved by run_all.sh / lab.sh --data, else data/celeba
 results_dir = "results"    # tables, figures, provenance go to results_dir/<profile>/
 runs_dir = "runs"          # checkpoints (ignored by git)
 cache_dir = "cache"        # decoded images (ignored by git)
@@ -85,7 +85,7 @@ figures.table_figures(st, table, models, gallery, stem='n_study', label='Table 5
 
 # %% [markdown]
 # ## The paper's claims on this run
-# Each claim 'A > B' is decided by one paired test on the per-image mean over the six scales (bootstrap interval and p-value, Holm-corrected across claims): reproduced, not reproduced or inconclusive; the rule, the training length and what the intervals cover are in the notes (sgenlib.claims).
+# Each claim 'A > B' is decided by one paired test on the per-image mean over the six scales (bootstrap interval and p-value, Holm-corrected across claims): reproduced, not reproduced or inconclusive; the rule, the training length and what the intervals cover are in the notes (sgenlib.claims). A smoke run, or any run trained for fewer than `SHORT_RUN_STEPS` (200) steps, decides nothing: every claim reads "not decided (smoke run)" or "not decided (N steps)", without a p-value.
 
 # %%
 from sgenlib import claims as C

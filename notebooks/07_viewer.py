@@ -19,7 +19,7 @@
 
 # %% tags=["parameters"]
 profile = "auto"           # auto (the longest-trained profile with runs or a gallery) | smoke | cpu | gpu-quick | paper
-data_root = ""             # CelebA root; empty means $CELEBA_ROOT or data/celeba
+data_root = ""             # CelebA root; empty: $CELEBA_ROOT, else the root saved by run_all.sh / lab.sh --data, else data/celeba
 results_dir = "results"    # tables, figures, provenance go to results_dir/<profile>/
 runs_dir = "runs"          # checkpoints (ignored by git)
 cache_dir = "cache"        # decoded images (ignored by git)

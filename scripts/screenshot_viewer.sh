@@ -11,7 +11,8 @@
 # 2. starts JupyterLab on a free localhost port with a random token, in a temporary folder;
 # 3. opens the notebook in headless Chromium, driven over the DevTools protocol (python
 #    websocket-client, a dependency of jupyter_server), waits until the widget's images are drawn,
-#    scrolls the viewer into view and saves a PNG (default results/<profile>/viewer_screenshot.png);
+#    scrolls the viewer into view, makes the page as tall as the viewer (every ticked model's panel
+#    in the picture) and saves a PNG (default results/<profile>/viewer_screenshot.png);
 # 4. stops Chromium and JupyterLab (the processes it started, by pid) and removes the temporary folder.
 #
 # Needs Chromium and installs nothing unless --install is given (then: apt-get install -y chromium,
@@ -22,7 +23,10 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
-PYTHON="${PYTHON:-python}"
+# the kit's .venv when it exists (scripts/setup.sh), else the python on PATH; PYTHON=... overrides
+if [[ -z "${PYTHON:-}" ]]; then
+  if [[ -z "${VIRTUAL_ENV:-}" && -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python; fi
+fi
 profile="smoke"
 results="results"
 runs="runs"
@@ -59,6 +63,9 @@ case "$live" in true|True) live=True ;; false|False) live=False ;;
 out="${out:-$results/$profile/viewer_screenshot.png}"
 start=$(date +%s.%N)
 
+"$PYTHON" -c "import jupyterlab, papermill, websocket" 2>/dev/null || {
+  echo "screenshot_viewer.sh: $PYTHON lacks jupyterlab, papermill or websocket-client: run scripts/setup.sh" \
+       "(it makes .venv), then 'source .venv/bin/activate' (or PYTHON=.venv/bin/python $0 ...)" >&2; exit 2; }
 chrome=""
 for c in chromium chromium-browser google-chrome google-chrome-stable; do
   if command -v "$c" >/dev/null 2>&1; then chrome="$(command -v "$c")"; break; fi
@@ -72,8 +79,6 @@ if [[ -z "$chrome" ]]; then
   echo "screenshot_viewer.sh: no Chromium found; install it (Debian/Ubuntu: apt-get install -y chromium) or pass --install" >&2
   exit 2
 fi
-"$PYTHON" -c "import jupyterlab, papermill, websocket" 2>/dev/null || {
-  echo "screenshot_viewer.sh: needs jupyterlab, papermill and websocket-client in $PYTHON's environment" >&2; exit 2; }
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/sgen_viewer_shot.XXXXXX")"
 lab_pid=""; chrome_pid=""
@@ -190,8 +195,16 @@ js("""(() => { const app = window.jupyterapp;
 js("""document.head.insertAdjacentHTML('beforeend',
   '<style>.jupyter-widgets-disconnected::before { display: none !important; }</style>')""")
 time.sleep(0.8)
-js("""(() => { const w = document.querySelector('.jp-OutputArea-output .widget-vbox');
-  if (w) w.scrollIntoView({block: 'start'}); })()""")
+top_of_viewer = """(() => { const w = document.querySelector('.jp-OutputArea-output .widget-vbox');
+  if (!w) return 0; w.scrollIntoView({block: 'start'}); return Math.ceil(w.getBoundingClientRect().height); })()"""
+needed = js(top_of_viewer) or 0
+size = js("[window.innerWidth, window.innerHeight]") or [0, 0]
+# every panel of every ticked model in the picture (they wrap to more rows than the window holds):
+# a page tall enough for the whole viewer below JupyterLab's menu, toolbar and status bar
+if needed + 200 > size[1]:
+    call("Emulation.setDeviceMetricsOverride", width=size[0], height=needed + 200, deviceScaleFactor=1, mobile=False)
+    time.sleep(1.0)
+    js(top_of_viewer)
 time.sleep(1.0)
 png = base64.b64decode(call("Page.captureScreenshot", format="png")["data"])
 open(out, "wb").write(png)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up .venv for the kit: the pinned CPU PyTorch wheel, the kit (editable) with its test tools,
 # and PIQE (the no-reference proxy score of the MOS notebook). Each step says what it installs;
-# pip shows its own progress. About 2 minutes in CI (126 s, with the browser).
+# pip shows its own progress. About 1.5 to 2 minutes: 87 s on a fresh clone (issue #20), 126 s in CI
+# with the browser (README, Quick start).
 #   scripts/setup.sh            # CPU (this pin takes PyTorch's CPU wheel)
 #   TORCH_SPEC="torch==2.11.*" scripts/setup.sh    # e.g. a CUDA build you already host
 #   scripts/setup.sh --with-browser                  # also Debian's chromium (as root), for the

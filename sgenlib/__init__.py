@@ -6,9 +6,12 @@ tests/test_layers.py checks every import of every module).
 
 core: the paper's method, trained and measured; no notebook, table or widget in sight
   paths       where relative paths point (the checkout's root)
+  data_root   where CelebA is: parameter, $CELEBA_ROOT, the root saved by --data, data/celeba
+  progress    the kit's progress: tqdm bars, or plain stderr lines under run_all.sh
   paper       the paper's numbers (Tables 1-5), scales, model groups and the one model order
   degrade     the paper's degradation in torch, batched, on any device; the one gray conversion
   data        CelebA (folder or zip), splits, manifest, decoded uint8 cache; load_split, the default root
+  celeba_fetch  getting CelebA (torchvision's downloader or the manual steps) and verifying a copy
   metrics     PSNR / SSIM (scikit-image reference, torch twin for validation), bootstrap CIs
   archs       SGEN and its ablations, the baselines, discriminators, VGG content loss; MODELS
   losses      adversarial and content losses
@@ -38,8 +41,8 @@ apps: the JupyterLab widgets
 __version__ = "0.1.0"
 
 LAYERS: dict[str, tuple[str, ...]] = {
-    "core": ("paths", "paper", "degrade", "data", "metrics", "archs", "losses", "optim", "profiles", "provenance",
-             "speed", "train", "evaluate", "inference", "complexity"),
+    "core": ("paths", "data_root", "progress", "paper", "degrade", "data", "celeba_fetch", "metrics", "archs",
+             "losses", "optim", "profiles", "provenance", "speed", "train", "evaluate", "inference", "complexity"),
     "report": ("study", "tables", "figures", "claims", "publish", "mos.plan", "mos.storage", "mos.stats", "mos.proxy",
                "mos.report"),
     "apps": ("viewer", "mos.app", "widgets"),

@@ -22,7 +22,11 @@ with the same deterministic noise at every scale (sgenlib.evaluate), so for each
       reproduced      Holm-adjusted p < 0.05 and mean(d) > 0 (the paper's order, significant);
       not reproduced  Holm-adjusted p < 0.05 and mean(d) < 0 (the opposite order, significant);
       inconclusive    Holm-adjusted p >= 0.05 (this run cannot tell the two apart);
-      missing         a model was not trained or scored at all six scales (not tested).
+      missing         a model was not trained or scored at all six scales (not tested);
+      not decided     a smoke run, or a run trained for fewer than SHORT_RUN_STEPS steps
+                      (sgenlib.profiles): its models have not learned faces yet, so no claim is
+                      decided and no p-value is shown (the mean difference and its interval stay,
+                      as description).
     The paper's own effect (its mean-over-scales difference) is shown beside ours, as detail.
 A statement is reproduced when all its claims are, not reproduced when any is, else inconclusive
 (missing when any claim is missing and none is not reproduced). Per-scale comparisons (95% BCa
@@ -38,6 +42,7 @@ from .archs import MODELS
 from .mos.stats import holm
 from .paper import (ABLATION_MODELS, BASELINE_MODELS, N_STUDY_MODELS, PAPER_STEPS, SCALES, paper_n_study,
                     paper_results, scale_name)
+from .profiles import SHORT_RUN_STEPS
 from .study import load_eval_seeds, run_summary, write_table
 
 ALPHA = 0.05
@@ -149,6 +154,29 @@ def verdict(mean_diff: float, p_holm: float, alpha: float = ALPHA) -> str:
     if p_holm < alpha:
         return "reproduced" if mean_diff > 0 else "not reproduced"
     return "inconclusive"
+
+
+def undecided_reason(profile: dict, steps: dict[str, int | float] | None = None) -> str:
+    """Why a run cannot decide the claims ('smoke run', '150 steps'), or '' when it can: the smoke
+    profile always, any run whose models trained fewer than SHORT_RUN_STEPS steps (the fewest
+    steps of `steps`, the trained models' summaries, else the profile's setting)."""
+    if profile.get("name") == "smoke":
+        return "smoke run"
+    trained = [s for s in (steps or {}).values() if s is not None and s == s]
+    fewest = int(min(trained)) if trained else int(profile["steps"])
+    return f"{fewest:,} steps" if fewest < SHORT_RUN_STEPS else ""
+
+
+def gate(claims: pd.DataFrame, statements: pd.DataFrame, reason: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every claim and statement 'not decided (<reason>)', p and p_holm left empty, when `reason`
+    (undecided_reason) is not ''; the tables unchanged otherwise."""
+    if not reason:
+        return claims, statements
+    label = f"not decided ({reason})"
+    claims = claims.assign(verdict=label, p=np.nan, p_holm=np.nan)
+    counts = ["reproduced", "not reproduced", "inconclusive", "missing"]
+    statements = statements.assign(verdict=label, **{k: 0 for k in counts if k in statements})
+    return claims, statements
 
 
 def combine(verdicts: list[str]) -> str:
@@ -264,9 +292,15 @@ def claims_tables(study, models=None, n_boot: int = N_BOOT) -> tuple[pd.DataFram
     claims, statements, details = check_claims(per_image, n_boot=n_boot)
     involved = sorted({m for pair in claim_pairs() for m in pair})
     summaries = {m: run_summary(study, m) or {} for m in involved}
-    notes = claims_notes({m: s.get("steps", np.nan) for m, s in summaries.items()},
-                         {m: s.get("batch_size", np.nan) for m, s in summaries.items()},
+    steps = {m: s.get("steps", np.nan) for m, s in summaries.items()}
+    notes = claims_notes(steps, {m: s.get("batch_size", np.nan) for m, s in summaries.items()},
                          int(study.profile.get("seeds", 1)), int(claims["p"].notna().sum()))
+    reason = undecided_reason(study.profile, steps)
+    if reason:
+        claims, statements = gate(claims, statements, reason)
+        notes = [f"NOT DECIDED ({reason}): below {SHORT_RUN_STEPS} training steps, and in every smoke run, the "
+                 "models have not learned faces yet (flat gray restorations), so no claim is decided and no "
+                 "p-value is shown; mean_diff and its interval are description only."] + notes
     write_table(study, claims, "claims", "The paper's PSNR/SSIM claims: one paired test each, Holm-corrected", notes)
     write_table(study, statements, "claims_statements", "The paper's statements (conjunctions of the claims)", notes)
     write_table(study, details, "claims_details", "Every claim per scale (detail only: unadjusted 95% CIs)", notes)

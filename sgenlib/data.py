@@ -9,7 +9,7 @@ A CelebA root is any of
 Splits: "official" uses the partition file; "paper" draws the paper's proportions (30,000 test /
 20,000 val / rest train of 202,599), scaled to the images present, with a seeded permutation.
 :func:`load_split` is the one way the kit (study, viewer, training command line) decodes a split;
-:func:`resolve_root` the one default root ($CELEBA_ROOT, else data/celeba).
+:func:`resolve_root` the one default root (sgenlib.data_root: $CELEBA_ROOT, the saved setting, data/celeba).
 """
 from __future__ import annotations
 
@@ -27,10 +27,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
+from .data_root import DEFAULT_ROOT, root_and_source  # noqa: F401 - DEFAULT_ROOT: relative to the checkout's root
 from .degrade import DEFAULT_LUMA, rgb_to_gray
-from .paths import resolve_project_path
 
-DEFAULT_ROOT = "data/celeba"      # relative to the checkout's root; $CELEBA_ROOT overrides it
 CELEBA_SIZE = (218, 178)          # (H, W) of every aligned CelebA image
 CELEBA_TOTAL = 202_599
 PAPER_TEST, PAPER_VAL = 30_000, 20_000
@@ -85,9 +84,10 @@ def _read_partition(root: Path) -> dict[str, int] | None:
 
 
 def resolve_root(root: str | os.PathLike | None = None) -> Path:
-    """The CelebA root to read: `root` when given (not empty), else $CELEBA_ROOT, else DEFAULT_ROOT;
-    a relative path is taken from the checkout's root (sgenlib.paths.resolve_project_path)."""
-    return resolve_project_path(root or os.environ.get("CELEBA_ROOT") or DEFAULT_ROOT)
+    """The CelebA root to read: `root` when given (not empty), else $CELEBA_ROOT, else the root saved
+    by run_all.sh / lab.sh --data, else DEFAULT_ROOT (sgenlib.data_root, which also says where it
+    came from); a relative path is taken from the checkout's root."""
+    return root_and_source(root)[0]
 
 
 def open_celeba(root: str | os.PathLike) -> CelebA:
@@ -95,7 +95,8 @@ def open_celeba(root: str | os.PathLike) -> CelebA:
     root = Path(root).expanduser()
     if not root.exists():
         raise CelebAError(f"CelebA not found at {root}: the path does not exist. Point the kit at a "
-                          "CelebA download with --data PATH or CELEBA_ROOT=PATH.")
+                          "CelebA download with --data PATH or CELEBA_ROOT=PATH (get one with "
+                          "`python -m sgenlib.data fetch data/celeba`).")
     if root.is_file():
         if not zipfile.is_zipfile(root):
             raise CelebAError(f"{root} is a file but not a zip archive (expected img_align_celeba.zip)")
@@ -335,11 +336,15 @@ def _note_skipped(data: CelebA, errors: list, total: int) -> None:
 
 def main(argv=None) -> int:
     """python -m sgenlib.data content-sha256 ROOT: the sha256 over every image's name and bytes
-    (and the partition file), what run_all.sh keys its stages on."""
+    (and the partition file), what run_all.sh keys its stages on. `fetch DEST` and `verify PATH`:
+    sgenlib.celeba_fetch."""
     import sys
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["fetch"], ["verify"]):
+        from .celeba_fetch import main as fetch_main
+        return fetch_main(argv)
     if len(argv) != 2 or argv[0] != "content-sha256":
-        print("usage: python -m sgenlib.data content-sha256 ROOT", file=sys.stderr)
+        print("usage: python -m sgenlib.data content-sha256 ROOT | fetch DEST | verify PATH", file=sys.stderr)
         return 2
     try:
         src = open_celeba(argv[1])

@@ -12,12 +12,12 @@ import pandas as pd
 import torch
 import torch.nn as nn
 from PIL import Image
-from tqdm.auto import tqdm
 
 from . import metrics
 from .archs import forward_padded
 from .degrade import DegradeOptions, degrade_test_batch
 from .paper import SCALES, scale_name
+from .progress import progress as progress_of
 
 
 class TestSet:
@@ -69,7 +69,7 @@ def evaluate(model: nn.Module | None, name: str, test: TestSet, batch_size: int 
     """Per-image PSNR/SSIM of `model` at every scale; model=None scores the degraded input
     itself (the floor every restoration should beat)."""
     rows = []
-    for scale in tqdm(test.scales, desc=f"eval {name}", leave=False, disable=not progress):
+    for scale in progress_of(test.scales, f"eval {name}", unit="scales", disable=not progress):
         inp, ref = test.at_scale(scale)
         pred = metrics.quantize(inp) if model is None else restore_batches(model, inp, batch_size)
         scores = _score(pred, ref, backend)
@@ -162,29 +162,33 @@ def precision_name(device: torch.device, amp: bool) -> str:
 
 
 def write_gallery(generators: dict[str, nn.Module], test: TestSet, image_ids: list[str], out_dir,
-                  batch_size: int = 64, progress: bool = True, backend: str = "skimage") -> pd.DataFrame:
+                  batch_size: int = 64, progress: bool = True, backend: str = "skimage",
+                  desc: str = "gallery") -> pd.DataFrame:
     """PNGs of ground truth, degraded input and every model's restoration for `image_ids` at every
     scale, plus index.csv (image_id, scale, model, path, psnr_db, ssim): what the viewer browses
     without checkpoints and what the MOS app shows raters."""
     out_dir = Path(out_dir)
     small = test.subset(image_ids)
     rows = []
-    for scale in tqdm(small.scales, desc="gallery", leave=False, disable=not progress):
-        inp, ref = small.at_scale(scale)
-        panels = {"ground_truth": ref, "input": metrics.quantize(inp)}
-        for name, g in generators.items():
-            panels[name] = restore_batches(g, inp, batch_size)
-        for model, imgs in panels.items():
-            scores = None if model == "ground_truth" else _score(imgs, ref, backend)
-            for i, image_id in enumerate(small.ids):
-                rel = Path(scale_name(scale)) / image_id / f"{model}.png"
-                (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-                arr = imgs[i].cpu().numpy()
-                Image.fromarray(arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)).save(out_dir / rel)
-                rows.append({"image_id": image_id, "scale": scale_name(scale), "model": model,
-                             "path": rel.as_posix(),
-                             "psnr_db": np.nan if scores is None else scores[i, 0],
-                             "ssim": np.nan if scores is None else scores[i, 1]})
+    # one progress step per scale and panel (ground truth, input, each model): a line at least every
+    # few seconds even when a scale of many models takes long
+    jobs = [(scale, model) for scale in small.scales for model in ("ground_truth", "input", *generators)]
+    current = None
+    for scale, model in progress_of(jobs, desc, unit="panels", disable=not progress):
+        if scale != current:
+            (inp, ref), current = small.at_scale(scale), scale
+        imgs = (ref if model == "ground_truth" else metrics.quantize(inp) if model == "input"
+                else restore_batches(generators[model], inp, batch_size))
+        scores = None if model == "ground_truth" else _score(imgs, ref, backend)
+        for i, image_id in enumerate(small.ids):
+            rel = Path(scale_name(scale)) / image_id / f"{model}.png"
+            (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            arr = imgs[i].cpu().numpy()
+            Image.fromarray(arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)).save(out_dir / rel)
+            rows.append({"image_id": image_id, "scale": scale_name(scale), "model": model,
+                         "path": rel.as_posix(),
+                         "psnr_db": np.nan if scores is None else scores[i, 0],
+                         "ssim": np.nan if scores is None else scores[i, 1]})
     index = pd.DataFrame(rows)
     out_dir.mkdir(parents=True, exist_ok=True)
     index.to_csv(out_dir / "index.csv", index=False)

@@ -16,6 +16,7 @@ from .archs import model_label
 from .metrics import quantize
 from .paper import SCALES, scale_name
 from .profiles import short_run_note
+from .progress import progress
 
 
 def _save(fig, path, note: str = ""):
@@ -45,8 +46,9 @@ def _label(model: str, summary_path: Path) -> str:
 
 def degradation_grid(test, n_faces: int = 3, path=None, title_suffix: str = ""):
     """Rows: faces; columns: clean and degraded at each of the six scales (true relative sizes)."""
-    fig, axes = plt.subplots(2 * n_faces, len(test.scales), figsize=(2.0 * len(test.scales), 2.6 * 2 * n_faces),
-                             squeeze=False)
+    # rows as tall as the faces they show (about 4:3), laid out by matplotlib: no empty band under the title
+    fig, axes = plt.subplots(2 * n_faces, len(test.scales), figsize=(2.0 * len(test.scales), 2.45 * 2 * n_faces),
+                             squeeze=False, layout="constrained")
     for j, scale in enumerate(test.scales):
         inp, ref = test.at_scale(scale)
         for i in range(n_faces):
@@ -157,12 +159,14 @@ def table_figures(study, table: pd.DataFrame, models: list[str], gallery: pd.Dat
     paths = [study.out("figures", f"{stem}_{name}.png") for name in
              ("psnr_vs_scale", "ssim_vs_scale", "training_curves", "restorations_208x176",
               "restorations_six_scales")]
-    metric_vs_scale(table, "psnr_db", path=paths[0], title=f"{label}: PSNR {tag}", note=note)
-    metric_vs_scale(table, "ssim", path=paths[1], title=f"{label}: SSIM {tag}", note=note)
-    training_curves({m: study.results / "training" / f"{m}_losses.csv" for m in models}, path=paths[2],
-                    title=f"{label}: training {tag}", note=note)
-    restoration_grid(study.results / "gallery", gallery, shown, scale="208x176", path=paths[3],
-                     title=f"{label}, 208x176 {tag}", note=note)
-    restoration_grid(study.results / "gallery", gallery, shown, path=paths[4],
-                     title=f"{label}, six scales {tag}", note=note)
+    losses = {m: study.results / "training" / f"{m}_losses.csv" for m in models}
+    draw = [lambda: metric_vs_scale(table, "psnr_db", path=paths[0], title=f"{label}: PSNR {tag}", note=note),
+            lambda: metric_vs_scale(table, "ssim", path=paths[1], title=f"{label}: SSIM {tag}", note=note),
+            lambda: training_curves(losses, path=paths[2], title=f"{label}: training {tag}", note=note),
+            lambda: restoration_grid(study.results / "gallery", gallery, shown, scale="208x176", path=paths[3],
+                                     title=f"{label}, 208x176 {tag}", note=note),
+            lambda: restoration_grid(study.results / "gallery", gallery, shown, path=paths[4],
+                                     title=f"{label}, six scales {tag}", note=note)]
+    for make in progress(draw, f"figures {stem}", unit="figures"):
+        make()
     return paths

@@ -5,7 +5,7 @@ runner's safety nets (one writer per folder, notebooks in their own process grou
     python -m sgenlib.provenance check  --results R --stage S --params JSON --notebook NB
     python -m sgenlib.provenance record --results R --stage S --params JSON --notebook NB --seconds T --status ok
     python -m sgenlib.provenance lock   --fd 9 --path R.lock --what R --pid PID --command CMD
-    python -m sgenlib.provenance run    -- CMD ...
+    python -m sgenlib.provenance run    [--warn-once FILE] -- CMD ...
 `check` exits 0 when R/provenance/S.json records a successful run with the same stage key (see
 `stage_key`), every file the stage read still exists with the same sha256 and every output it wrote
 still exists (so run_all.sh can skip it), 1 otherwise, printing why.
@@ -19,10 +19,12 @@ import hashlib
 import json
 import os
 import platform
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -297,14 +299,65 @@ def _state(pid: int) -> str:
         return "X"
 
 
-def run_in_group(cmd: list[str]) -> int:
+KERNEL_WARNING = b"[IPKernelApp] WARNING | Kernel is running over TCP without encryption"
+"""ipykernel's warning at every kernel start; run_all.sh shows it once per run (--warn-once)."""
+_KERNEL_WARNING_LINE = re.compile(re.escape(KERNEL_WARNING) + rb"[^\n]*\n")
+
+
+def _held_from(buf: bytes) -> int:
+    """Where the part of `buf` that may still become the kernel's warning line starts (len(buf):
+    nothing to hold); that part waits for its newline, so the line is dropped whole."""
+    line_start = buf.rfind(b"\n") + 1
+    for at in range(line_start, len(buf)):
+        if buf[at:at + 1] == b"[" and (KERNEL_WARNING.startswith(buf[at:]) or buf[at:].startswith(KERNEL_WARNING)):
+            return at
+    return len(buf)
+
+
+def _forward_stderr(pipe: int, once_file: Path | None) -> None:
+    """Copy the child's stderr to ours as it comes (progress bars' carriage returns included),
+    keeping the kernel's TCP warning only while `once_file` does not exist (then creating it);
+    without `once_file` the warning passes every time. Reads to the end even when our stderr is
+    gone, so the child never blocks on a full pipe."""
+    def once(match):
+        if once_file.exists():
+            return b""
+        once_file.touch()
+        return match.group(0)
+
+    buf, out_ok = b"", True
+    while True:
+        chunk = os.read(pipe, 65536)
+        buf += chunk
+        cut = _held_from(buf) if chunk else len(buf)
+        ready, buf = buf[:cut], buf[cut:]
+        if once_file is not None:
+            ready = _KERNEL_WARNING_LINE.sub(once, ready)
+        while ready and out_ok:
+            try:
+                ready = ready[os.write(2, ready):]
+            except OSError:                       # our stderr closed: keep draining, show nothing
+                out_ok = False
+        if not chunk:
+            os.close(pipe)
+            return
+
+
+def run_in_group(cmd: list[str], warn_once: str | Path | None = None) -> int:
     """Run `cmd` in its own process group; end it (and its descendants) when this process gets
-    SIGINT/SIGTERM/SIGHUP or when the process that started this one dies (even by kill -9)."""
+    SIGINT/SIGTERM/SIGHUP or when the process that started this one dies (even by kill -9).
+    Its stderr passes through this process (see _forward_stderr: papermill's progress bar then
+    shows even on a terminal that reports no width, and the kernel warning once per `warn_once`)."""
     parent = os.getppid()
     # a /dev/fd/N argument (bash process substitution, e.g. run_all.sh's papermill --stderr-file
     # >(cat >&2)) names a descriptor this process inherited: keep it open in the child
     fds = [int(a[8:]) for a in cmd if a.startswith("/dev/fd/") and a[8:].isdigit()]
-    proc = subprocess.Popen(cmd, start_new_session=True, pass_fds=fds)
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen(cmd, start_new_session=True, pass_fds=fds, stderr=write_end)
+    os.close(write_end)
+    forward = threading.Thread(target=_forward_stderr, daemon=True,
+                               args=(read_end, Path(warn_once) if warn_once else None))
+    forward.start()
 
     def stop(signum, _frame=None):
         _end_tree(proc)
@@ -313,7 +366,9 @@ def run_in_group(cmd: list[str]) -> int:
         signal.signal(s, stop)
     while True:
         try:
-            return proc.wait(timeout=0.5)
+            status = proc.wait(timeout=0.5)
+            forward.join(timeout=5)     # the rest of its stderr (a lingering grandchild may hold the pipe)
+            return status
         except subprocess.TimeoutExpired:
             if os.getppid() != parent:            # run_all.sh is gone: so is its notebook
                 print(f"sgenlib.provenance: the runner (pid {parent}) died; stopping {' '.join(cmd[:4])} ...",
@@ -324,10 +379,13 @@ def run_in_group(cmd: list[str]) -> int:
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["run"]:
-        cmd = argv[2:] if argv[1:2] == ["--"] else argv[1:]
+        rest, warn_once = argv[1:], None
+        if rest[:1] == ["--warn-once"] and len(rest) > 1:
+            warn_once, rest = rest[1], rest[2:]
+        cmd = rest[1:] if rest[:1] == ["--"] else rest
         if not cmd:
             sys.exit("sgenlib.provenance run: give a command after --")
-        return run_in_group(cmd)
+        return run_in_group(cmd, warn_once)
     ap = argparse.ArgumentParser(prog="python -m sgenlib.provenance")
     ap.add_argument("action", choices=["check", "record", "lock"])
     ap.add_argument("--results")

@@ -23,12 +23,14 @@ import torch
 from . import data as celeba
 from . import metrics, tables
 from .archs import MODELS, model_label
+from .data_root import describe as describe_root
 from .degrade import DEFAULT_LUMA, DegradeOptions
 from .evaluate import TestSet, evaluate, skimage_agreement, time_inference, write_gallery
 from .inference import load_generator
 from .paper import SCALES, model_key, scale_name
 from .paths import resolve_project_path
 from .profiles import get_profile, training_budget
+from .progress import progress as progress_of
 from .train import TrainConfig, device_name, train
 
 
@@ -84,8 +86,10 @@ def _test_set(study: Study, images: np.ndarray, names: list[str]) -> TestSet:
 
 
 def load_data(study: Study, data_root: str | None = None, on_corrupt: str = "skip") -> Study:
-    """Open CelebA (data_root, else $CELEBA_ROOT, else data/celeba: data.resolve_root), decode (or
-    load from cache) the train and test splits, write the manifest."""
+    """Open CelebA (data_root, else $CELEBA_ROOT, else the root saved by run_all.sh / lab.sh --data,
+    else data/celeba: sgenlib.data_root; printed with its source), decode (or load from cache) the
+    train and test splits, write the manifest."""
+    print(describe_root(data_root))
     source = celeba.open_celeba(celeba.resolve_root(data_root))
     prof = study.profile
     study.train_images, train_kept = _load_split(study, source, "train", on_corrupt)
@@ -105,6 +109,7 @@ def load_test_set(study: Study, data_root: str | None = None, on_corrupt: str = 
     split (load_data also does; for the full profiles that is ~160,000 faces) and without
     rewriting the data manifest: what the viewer needs. Same split, cache, ids, images and
     degraded inputs as load_data (a test checks this)."""
+    print(describe_root(data_root))
     source = celeba.open_celeba(celeba.resolve_root(data_root))
     return _test_set(study, *_load_split(study, source, "test", on_corrupt))
 
@@ -346,7 +351,7 @@ def timing_table(study: Study, models: list[str], amp: bool = False) -> pd.DataF
     the test scores are computed in (fp32, as evaluate.restore_batches); amp=True times bf16
     autocast instead. The 'precision' column says which."""
     rows = []
-    for name in models:
+    for name in progress_of(models, "timing", unit="models"):
         g = load_generator(study.runs / name, study.device)
         t = time_inference(g, study.degrade.channels, batch_size=min(64, study.profile["eval_batch"]),
                            repeats=study.profile["timing_repeats"], device=study.device, amp=amp)
@@ -367,7 +372,7 @@ def update_gallery(study: Study, models: list[str] | None = None, progress: bool
     old_path = out / "index.csv"
     old = pd.read_csv(old_path, dtype={"image_id": str}) if old_path.is_file() else None
     index = write_gallery(gens, study.test, ids, out, study.profile["eval_batch"], progress,
-                          backend=study.profile["metric_backend"])
+                          backend=study.profile["metric_backend"], desc=folder.replace("_", " "))
     if old is not None and len(old) and set(old["image_id"]) == set(index["image_id"]):
         kept = old[~old["model"].isin(set(index["model"]))]
         scales = {scale_name(s): i for i, s in enumerate(SCALES)}

@@ -66,7 +66,7 @@ from .profiles import get_profile
 from .provenance import FolderLockedError, folder_lock, note_read
 from .speed import cpu_bf16_unit, cpu_model, cudnn_benchmark, fast_precision
 
-PROGRESS_LINE_S = 10.0  # at most one progress line on stderr per this many seconds (plus the last step)
+PROGRESS_LINE_S = 5.0   # at most one progress line on stderr per this many seconds (plus the last step)
 LOSS_COLUMNS = ["step", "scale", "loss_g", "content", "adversarial", "loss_d", "seconds"]
 SPEED_ONLY_KEYS = ("compile", "compile_backend")
 """Settings that change how fast a run goes, not what it computes (ignored when matching runs)."""
@@ -856,6 +856,9 @@ class Trainer:
                    disable=not self.progress or self.rank != 0)
         sync = (lambda: torch.cuda.synchronize(self.device)) if self.device.type == "cuda" else (lambda: None)
         window_steps, throughput, last_line = 0, [], -float("inf")
+        if self.progress and self.rank == 0 and self.step < self.cfg.steps:
+            print(f"[train {self.cfg.model}] step {self.step}/{self.cfg.steps}: training at batch "
+                  f"{self.cfg.batch_size} on {self.device}", file=sys.stderr, flush=True)
         self.G.train()
         if self.D is not None:
             self.D.train()

@@ -50,6 +50,7 @@ from .mos.plan import load_index
 from .paper import REFERENCES, parse_scale, scale_name, sort_models
 from .paths import resolve_project_path
 from .profiles import short_run_note
+from .progress import progress as progress_of
 from .study import load_test_set, open_study, trained_labels
 from .widgets import widget_text
 
@@ -245,7 +246,7 @@ def load_generators(runs_dir, device="cpu", channels: int | None = None) -> tupl
     runs_dir = Path(runs_dir)
     gens, notes = {}, []
     names = sort_models(p.parent.name for p in runs_dir.glob("*/generator.pt")) if runs_dir.is_dir() else []
-    for name in names:
+    for name in progress_of(names, "viewer: load generators", unit="models"):
         try:
             g = load_generator(runs_dir / name, device)
         except Exception as e:  # noqa: BLE001 - one broken run must not hide the others

@@ -2,12 +2,23 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# run_all.sh / lab.sh --data save the data root in the checkout's .sgen_settings.json: tests that
+# call them (and their notebooks) use a settings file of their own instead (sgenlib.data_root), one
+# per test, so a root saved by one test is never the default of another
+SETTINGS_DIR = Path(tempfile.mkdtemp(prefix="sgen_settings_"))
+os.environ["SGEN_SETTINGS"] = str(SETTINGS_DIR / "settings.json")
+
+
+@pytest.fixture(autouse=True)
+def own_settings_file(request, monkeypatch):
+    monkeypatch.setenv("SGEN_SETTINGS", str(SETTINGS_DIR / f"{abs(hash(request.node.nodeid))}.json"))
 
 
 def celeba_root() -> Path:

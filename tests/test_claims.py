@@ -157,3 +157,26 @@ def test_untrained_models_are_missing_not_errors():
     assert (statements.set_index(["statement", "metric"]).loc[("CEN > AEN > MEN", "psnr_db"), "verdict"]
             == "missing")
     assert C.check_claims(df.iloc[:0], n_boot=100)[0]["verdict"].eq("missing").all()
+
+
+def test_short_runs_decide_no_claim(tmp_path):
+    """A smoke run (always) and any run below SHORT_RUN_STEPS: every claim and statement 'not decided',
+    no p-value, in the table files too; a long enough run keeps its verdicts."""
+    from sgenlib.profiles import SHORT_RUN_STEPS
+    assert C.undecided_reason({"name": "smoke", "steps": 10**6}) == "smoke run"
+    assert C.undecided_reason({"name": "gpu-quick", "steps": 1000}, {"SGEN": 150, "CEN": 1000}) == "150 steps"
+    assert C.undecided_reason({"name": "gpu-quick", "steps": SHORT_RUN_STEPS - 1}) == f"{SHORT_RUN_STEPS - 1} steps"
+    assert C.undecided_reason({"name": "paper", "steps": 500_000}, {"SGEN": float("nan")}) == ""
+    st = S.open_study("smoke", results_dir=str(tmp_path / "r"), runs_dir=str(tmp_path / "runs"),
+                      cache_dir=str(tmp_path / "c"))
+    for m, g in frame(PLANTED, n=12).drop(columns="train_seed").groupby("model"):
+        g.to_csv(st.out("eval", f"{m}.csv"), index=False)
+    claims, statements, _ = C.claims_tables(st, n_boot=300)
+    assert claims["verdict"].eq("not decided (smoke run)").all() and claims["p_holm"].isna().all()
+    assert claims["p"].isna().all() and claims["mean_diff"].notna().any()
+    assert statements["verdict"].eq("not decided (smoke run)").all()
+    md = (st.results / "tables" / "claims.md").read_text()
+    assert "NOT DECIDED (smoke run)" in md and "| reproduced" not in md and "not reproduced |" not in md
+    raw, raw_statements, _ = C.check_claims(frame(PLANTED, n=12), n_boot=300, details=False)
+    kept, kept_statements = C.gate(raw, raw_statements, "")           # a run that can decide: untouched
+    assert kept is raw and kept_statements is raw_statements

@@ -80,3 +80,18 @@ def test_viewer_says_smoke_restorations_are_flat_gray(tmp_path):
     assert "flat gray" in smoke.status.value and "Nothing to show" in smoke.status.value
     real = viewer.open_viewer("gpu-quick", tmp_path / "r", tmp_path / "runs", tmp_path / "c", str(tmp_path / "none"))
     assert "flat gray" not in real.status.value
+
+
+def test_degradation_grid_has_no_empty_band_under_its_title(tmp_path):
+    """The faces start right under the title: no run of blank rows longer than 3% of the height."""
+    from sgenlib.evaluate import TestSet
+    images = np.random.default_rng(0).integers(0, 256, (2, 1, 218, 178), dtype=np.uint8)
+    path = tmp_path / "grid.png"
+    figures.degradation_grid(TestSet(images, ["000001", "000002"]), n_faces=2, path=path)
+    gray = np.asarray(Image.open(path).convert("L"))
+    blank = (gray > 245).all(axis=1)
+    longest = run = 0
+    for b in blank[: len(blank) // 3]:
+        run = run + 1 if b else 0
+        longest = max(longest, run)
+    assert longest < 0.03 * len(blank), f"{longest} blank rows of {len(blank)} under the title"

@@ -38,7 +38,7 @@ def _start_and_check(prefix: list[str], home) -> str:
             if not line:
                 break
             log.append(line)
-            m = re.search(r"(http://[^/\s]+:%d/lab\?token=\w+)" % port, line)
+            m = re.search(r"(http://[^/\s]+:%d/lab/tree/notebooks\?token=\w+)" % port, line)
             url = m.group(1) if m else None
         assert url, "JupyterLab did not start:\n" + "".join(log)
         assert url.startswith(f"http://127.0.0.1:{port}/"), url
@@ -56,7 +56,7 @@ def _start_and_check(prefix: list[str], home) -> str:
         token = url.split("token=")[1]
         with urllib.request.urlopen(f"{api}?token={token}", timeout=30) as r:
             names = {c["name"] for c in __import__("json").load(r)["content"]}
-        assert "06_mos.ipynb" in names, names  # the server's root is notebooks/
+        assert {"notebooks", "results", "run_all.sh"} <= names, names  # the server's root is the checkout's
         if shutil.which("ss"):
             listening = subprocess.run(["ss", "-ltn", f"sport = :{port}"], capture_output=True, text=True).stdout
             assert "127.0.0.1:%d" % port in listening and "0.0.0.0:%d" % port not in listening, listening
@@ -87,3 +87,13 @@ def test_lab_as_a_normal_user_omits_allow_root(tmp_path):
     proc = subprocess.run(["bash", str(REPO / "scripts" / "lab.sh"), "--no-browser", f"--port={_free_port()}"],
                           capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
     assert proc.returncode != 0 and "Running as root is not recommended. Use --allow-root" in proc.stderr + proc.stdout
+
+
+def test_screenshot_viewer_finds_the_venv_and_says_how_to_activate_it(tmp_path):
+    """scripts/screenshot_viewer.sh picks .venv/bin/python as run_all.sh and lab.sh do; a Python
+    without the tools gets a message that says to run setup.sh and activate .venv."""
+    text = (REPO / "scripts" / "screenshot_viewer.sh").read_text()
+    assert '-x .venv/bin/python ]]; then PYTHON=.venv/bin/python' in text
+    proc = subprocess.run(["bash", str(REPO / "scripts" / "screenshot_viewer.sh")], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHON="/bin/false"), timeout=60)
+    assert proc.returncode == 2 and "source .venv/bin/activate" in proc.stderr, proc.stderr

@@ -90,8 +90,9 @@ def test_callers_error_is_not_mistaken_for_a_compile_failure():
 
 
 def _cfg(**kw):
+    """fp32 (amp off): the compiled and the eager step are compared at fp32's bound, on any CPU."""
     base = dict(model="SGEN", steps=3, batch_size=2, width=0.0625, ckpt_every=10, log_every=1, seed=2,
-                scales=[[128, 96], [144, 112]])
+                scales=[[128, 96], [144, 112]], amp="off", channels_last="off")
     base.update(kw)
     return TrainConfig(**base)
 

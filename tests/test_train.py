@@ -127,7 +127,8 @@ def test_sgen_mse_learns(few_faces, tmp_path):
 
 def _fakes_seen_by_d_step(order, images):
     """Run one adversarial step in `order`; return (fake D's step saw, G(x) before, G(x) after)."""
-    t = Trainer(cfg(step_order=order), images, "unused", device="cpu", progress=False)
+    t = Trainer(cfg(step_order=order, amp="off", channels_last="off"), images, "unused", device="cpu",
+                progress=False)   # fp32: the fakes are compared at fp32 bounds
     _, inp, target = t.make_batch(1)
     with torch.no_grad():
         before = t.G(inp).clone()

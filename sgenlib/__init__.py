@@ -15,6 +15,7 @@ core: the paper's method, trained and measured; no notebook, table or widget in 
   optim       the optimizers of a run, from the model's spec (each baseline's own, else SGEN's Adam)
   profiles    smoke / gpu-quick / paper settings
   provenance  what produced each stage, whether it is up to date, one writer per folder (run_all.sh's CLI)
+  runall      run_all.sh's checks and messages: --only and --set values, the notebook pair, a failed stage
   speed       torch.compile with an eager fallback, CUDA-graph inference
   train       training loop (single process or torchrun DDP), checkpoints, resume, run identity
   evaluate    test-split scoring, timing, gallery
@@ -38,7 +39,7 @@ __version__ = "0.1.0"
 
 LAYERS: dict[str, tuple[str, ...]] = {
     "core": ("paths", "paper", "degrade", "data", "metrics", "archs", "losses", "optim", "profiles", "provenance",
-             "speed", "train", "evaluate", "inference", "complexity"),
+             "runall", "speed", "train", "evaluate", "inference", "complexity"),
     "report": ("study", "tables", "figures", "claims", "mos.plan", "mos.storage", "mos.stats", "mos.proxy",
                "mos.report"),
     "apps": ("viewer", "mos.app", "widgets"),

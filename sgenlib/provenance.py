@@ -156,8 +156,28 @@ def why_stale(results: Path, stage: str, params: dict, notebook=None) -> str | N
         if file_sha256(path) != sha:
             return f"a file it read has changed: {path}"
     for rel in rec.get("outputs") or []:
-        if not (Path(results) / rel).exists():
-            return f"an output it wrote is gone: {Path(results) / rel}"
+        out = Path(results) / rel
+        if not out.exists():
+            return f"an output it wrote is gone: {out}"
+        damage = _damaged(out)
+        if damage:
+            return f"an output it wrote is damaged: {out} ({damage})"
+    return None
+
+
+def _damaged(path: Path) -> str | None:
+    """Why a table or record a stage wrote cannot be read back (empty, or JSON that does not parse:
+    a truncated data_manifest.json); None when it reads, or is of another kind."""
+    if path.suffix not in (".json", ".csv", ".ipynb"):
+        return None
+    try:
+        text = path.read_bytes()
+        if not text.strip():
+            return "empty"
+        if path.suffix != ".csv":
+            json.loads(text)
+    except (OSError, ValueError) as e:
+        return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'unreadable'}"
     return None
 
 
@@ -193,10 +213,33 @@ def record(results: Path, stage: str, params: dict, seconds: float, status: str 
     }
     p = _path(results, stage)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(rec, indent=1))
-    os.replace(tmp, p)
+    write_text_atomic(p, json.dumps(rec, indent=1))
     return rec
+
+
+class NoSpaceError(OSError):
+    """No space left on the device; str() is 'no space left on device writing <path>'."""
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to a temporary beside `path`, then rename it over `path`; the temporary is
+    removed whatever happens, and a full disk is a NoSpaceError naming `path`."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        if e.errno == errno.ENOSPC:
+            raise NoSpaceError(errno.ENOSPC, f"no space left on device writing {path}") from e
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # ---- one writer per folder ------------------------------------------------------------------
@@ -307,13 +350,21 @@ def run_in_group(cmd: list[str]) -> int:
     proc = subprocess.Popen(cmd, start_new_session=True, pass_fds=fds)
 
     def stop(signum, _frame=None):
+        # once: a second signal (run_all.sh's TERM after the terminal's INT, `timeout` signalling the
+        # whole group) must not interrupt the clean-up, nor raise SystemExit in interpreter shutdown
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)
         _end_tree(proc)
-        sys.exit(128 + signum)
+        sys.stderr.flush()
+        os._exit(128 + signum)
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, stop)
     while True:
         try:
-            return proc.wait(timeout=0.5)
+            rc = proc.wait(timeout=0.5)
+            for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(s, signal.SIG_IGN)             # the child is done: nothing left to stop
+            return rc
         except subprocess.TimeoutExpired:
             if os.getppid() != parent:            # run_all.sh is gone: so is its notebook
                 print(f"sgenlib.provenance: the runner (pid {parent}) died; stopping {' '.join(cmd[:4])} ...",
@@ -357,7 +408,12 @@ def main(argv=None) -> int:
         if why is not None:
             print(f"   ({a.stage} runs: {why})")
         return 0 if why is None else 1
-    record(Path(a.results), a.stage, params, a.seconds, a.status, a.notebook, a.started, a.reads)
+    try:
+        record(Path(a.results), a.stage, params, a.seconds, a.status, a.notebook, a.started, a.reads)
+    except NoSpaceError as e:
+        print(f"run_all.sh: {e}; free space there (or give --results on another disk) and run again",
+              file=sys.stderr)
+        return 1
     return 0
 
 

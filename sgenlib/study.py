@@ -29,6 +29,7 @@ from .inference import load_generator
 from .paper import SCALES, model_key, scale_name
 from .paths import resolve_project_path
 from .profiles import get_profile
+from .provenance import note_read
 from .train import TrainConfig, device_name, train
 
 
@@ -185,7 +186,7 @@ def evaluate_models(study: Study, models: list[str], progress: bool = True) -> p
         first = stem == name
         if csv_path.is_file() and key_path.is_file() and json.loads(key_path.read_text()) == key:
             if first:
-                frames.append(pd.read_csv(csv_path, dtype={"image_id": str}))
+                frames.append(_read_table(csv_path))
             continue
         g = None if name == "input" else load_generator(run_dir, study.device)
         df = evaluate(g, name, study.test, study.profile["eval_batch"], backend, progress)
@@ -199,6 +200,13 @@ def evaluate_models(study: Study, models: list[str], progress: bool = True) -> p
     return pd.concat(frames, ignore_index=True)
 
 
+def _read_table(path: Path) -> pd.DataFrame:
+    """A per-image evaluation table; noted as read (provenance.note_read), so a stage that reads
+    another stage's scores (05's claims read 02-04's) is keyed on them."""
+    note_read(path)
+    return pd.read_csv(path, dtype={"image_id": str})
+
+
 def load_eval_seeds(study: Study, models: list[str]) -> pd.DataFrame:
     """Per-image rows of every training of `models` (eval/<model>.csv and eval/<model>.seed<s>.csv),
     with a train_seed column: what the claims resample when the profile has seeds > 1."""
@@ -207,7 +215,7 @@ def load_eval_seeds(study: Study, models: list[str]) -> pd.DataFrame:
         for train_seed, run_dir in seed_runs(study, name):
             path = study.results / "eval" / f"{run_dir.name}.csv"
             if path.is_file():
-                frames.append(pd.read_csv(path, dtype={"image_id": str}).assign(train_seed=train_seed))
+                frames.append(_read_table(path).assign(train_seed=train_seed))
     if not frames:
         return pd.DataFrame(columns=["model", "image_id", "scale", "psnr_db", "ssim", "train_seed"])
     return pd.concat(frames, ignore_index=True)
@@ -218,7 +226,7 @@ def load_eval(study: Study, models: list[str]) -> pd.DataFrame:
     for name in models:
         path = study.results / "eval" / f"{name}.csv"
         if path.is_file():
-            frames.append(pd.read_csv(path, dtype={"image_id": str}))
+            frames.append(_read_table(path))
     if not frames:
         return pd.DataFrame(columns=["model", "image_id", "scale", "psnr_db", "ssim"])
     return pd.concat(frames, ignore_index=True)
@@ -231,6 +239,9 @@ def _run_files(study: Study, model: str) -> tuple[Path, Path] | None:
                              study.results / "training" / f"{model}_losses.csv"),
                             (study.runs / model / "train_summary.json", study.runs / model / "losses.csv")):
         if summary.is_file():
+            note_read(summary)
+            if losses.is_file():
+                note_read(losses)
             return summary, losses
     return None
 

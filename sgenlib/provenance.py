@@ -224,13 +224,15 @@ class NoSpaceError(OSError):
         return self.strerror
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary beside `path`, then rename it over `path`; the temporary is
-    removed whatever happens, and a full disk is a NoSpaceError naming `path`."""
+def write_text_atomic(path: str | Path, text: str | bytes) -> None:
+    """Write `text` (str or bytes) to a temporary beside `path`, then rename it over `path`: a
+    reader never sees half a file. The temporary is removed whatever happens, and a full disk is a
+    NoSpaceError naming `path` (what the results a stage writes go through)."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        with open(tmp, "w") as f:
-            f.write(text)
+        with open(tmp, "wb") as f:
+            f.write(text.encode() if isinstance(text, str) else text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

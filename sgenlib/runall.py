@@ -142,7 +142,7 @@ def failure_line(executed: str | Path) -> str:
         for o in cell.get("outputs", []):
             if o.get("output_type") == "error" and o.get("ename") != "PapermillExecutionError":
                 line = f"{o['ename']}: {o['evalue']}".splitlines()[0]
-                if "No space left on device" in line or "[Errno 28]" in line:
+                if "no space left on device" in line.lower() or "[Errno 28]" in line:
                     line += _disk_full(results)
                 return line
     return ""

@@ -11,7 +11,6 @@ Folders (relative paths are taken from the checkout's root, see sgenlib.paths):
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ from .inference import load_generator
 from .paper import SCALES, model_key, scale_name
 from .paths import resolve_project_path
 from .profiles import get_profile
-from .provenance import note_read
+from .provenance import file_sha256, note_read, write_text_atomic
 from .train import TrainConfig, device_name, train
 
 
@@ -96,8 +95,7 @@ def load_data(study: Study, data_root: str | None = None, on_corrupt: str = "ski
     study.manifest = celeba.manifest(source, splits, prof["split_mode"], study.seed, prof["limit"])
     study.manifest["degrade"] = study.degrade.as_dict()
     _test_set(study, test_images, test_kept)
-    path = study.out("data_manifest.json")
-    path.write_text(json.dumps(study.manifest, indent=1))
+    write_text_atomic(study.out("data_manifest.json"), json.dumps(study.manifest, indent=1))
     return study
 
 
@@ -139,8 +137,8 @@ def train_models(study: Study, models: list[str], progress: bool = True, **overr
             summary = train(train_config(study, name, **{**overrides, "seed": train_seed}), study.train_images,
                             run_dir, study.degrade, study.device, progress=progress,
                             data_info=_train_data_info(study))
-            shutil.copyfile(run_dir / "losses.csv", study.out("training", f"{run_dir.name}_losses.csv"))
-            study.out("training", f"{run_dir.name}_summary.json").write_text(json.dumps(summary, indent=2))
+            write_text_atomic(study.out("training", f"{run_dir.name}_losses.csv"), (run_dir / "losses.csv").read_bytes())
+            write_text_atomic(study.out("training", f"{run_dir.name}_summary.json"), json.dumps(summary, indent=2))
             rows.append({k: summary.get(k) for k in ("model", "steps", "batch_size", "train_seconds",
                                                       "images_per_s_steady", "params", "content_loss", "device")}
                         | {"train_seed": train_seed})
@@ -163,11 +161,12 @@ def trained_models(study: Study) -> list[str]:
 
 def _eval_key(study: Study, name: str, run_dir: Path | None = None) -> dict:
     """What a model's scores depend on: the test split, the degradation, the seed, the metric
-    backend and (for a trained model) the generator file."""
+    backend and (for a trained model) the generator file's content (sha256: a file swapped in with
+    its old time stamp is scored afresh, and load_generator checks it against its run's record)."""
     gen = (run_dir or study.runs / name) / "generator.pt"
     return {"split_sha256": study.manifest["split_sha256"], "degrade": study.degrade.as_dict(),
             "seed": study.seed, "backend": study.profile["metric_backend"],
-            "generator_mtime_ns": gen.stat().st_mtime_ns if name != "input" else None}
+            "generator_sha256": file_sha256(gen) if name != "input" else None}
 
 
 def evaluate_models(study: Study, models: list[str], progress: bool = True) -> pd.DataFrame:
@@ -190,11 +189,11 @@ def evaluate_models(study: Study, models: list[str], progress: bool = True) -> p
             continue
         g = None if name == "input" else load_generator(run_dir, study.device)
         df = evaluate(g, name, study.test, study.profile["eval_batch"], backend, progress)
-        df.to_csv(csv_path, index=False)
+        write_text_atomic(csv_path, df.to_csv(index=False))
         if backend == "torch" and first:
             agree = skimage_agreement(g, study.test)
-            study.out("eval", f"{name}_skimage_check.json").write_text(json.dumps(agree, indent=1))
-        key_path.write_text(json.dumps(key, indent=1))
+            write_text_atomic(study.out("eval", f"{name}_skimage_check.json"), json.dumps(agree, indent=1))
+        write_text_atomic(key_path, json.dumps(key, indent=1))
         if first:
             frames.append(df)
     return pd.concat(frames, ignore_index=True)
@@ -379,7 +378,7 @@ def update_gallery(study: Study, models: list[str] | None = None, progress: bool
                  .assign(_s=lambda d: d["scale"].map(scales), _m=lambda d: d["model"].map(model_key))
                  .sort_values(["_s", "_m", "image_id"], kind="stable").drop(columns=["_s", "_m"])
                  .reset_index(drop=True))
-        index.to_csv(old_path, index=False)
+        write_text_atomic(old_path, index.to_csv(index=False))
     return index
 
 

@@ -414,5 +414,5 @@ def mos_rating_set(study: Study, n_per_scale: int = 0, gallery_dir: str | Path =
         raise FileNotFoundError(f"no gallery at {folder / 'index.csv'}: run notebooks 02-05 (run_all.sh) first, "
                                 "or set the `data_root` parameter so the rating set can be rendered from "
                                 f"the checkpoints in {study.runs}")
-    held = pd.read_csv(folder / "index.csv", dtype={"image_id": str}).groupby("scale")["image_id"].nunique().min()
+    held = _read_table(folder / "index.csv").groupby("scale")["image_id"].nunique().min()
     return folder, int(min(n, held))

@@ -32,6 +32,16 @@ def test_claims_stage_is_keyed_on_the_eval_tables_it_reads(tmp_path, monkeypatch
     assert P.why_stale(results, "05_n_study", params) == f"a file it read has changed: {table.resolve()}"
 
 
+def test_gallery_index_read_by_the_viewer_and_mos_stages_is_noted(tmp_path, monkeypatch):
+    from sgenlib.mos.plan import load_index
+    log, index = tmp_path / "reads.txt", tmp_path / "gallery" / "index.csv"
+    index.parent.mkdir()
+    index.write_text("image_id,scale,model,path,psnr_db,ssim\n000001,128x96,SGEN,a.png,20,0.5\n")
+    monkeypatch.setenv(P.READS_ENV, str(log))
+    load_index(index.parent)
+    assert log.read_text().splitlines() == [str(index.resolve())]
+
+
 # ---- 7. a truncated record or manifest an earlier run wrote reruns its stage ----------------------------
 def test_truncated_manifest_reruns_the_stage_that_wrote_it(tmp_path):
     results = tmp_path / "results"

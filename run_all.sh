@@ -68,6 +68,8 @@ case "$out" in /*) out_abs="$out" ;; *) out_abs="$here/$out" ;; esac
 exec 9>>"$results/.$profile.lock"
 "$PYTHON" -m sgenlib.provenance lock --fd 9 --path "$results/.$profile.lock" --what "results folder $out" \
   --pid $$ --command "$invocation" || exit 3
+# holding the lock, no live writer owns a temporary under $out: remove any a killed one left
+"$PYTHON" -m sgenlib.runall cleanup "$out" || true
 
 child=""
 stage=""

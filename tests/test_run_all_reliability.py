@@ -66,9 +66,13 @@ def test_skipped_images_on_the_terminal_and_changed_data_reruns(tmp_path, celeba
     first = run_all(tmp_path, root)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
     assert line in first.stdout
+    left = tmp_path / "results" / "smoke" / "tables" / ".t.csv.tmp99999"  # a killed writer's temporary
+    left.parent.mkdir(exist_ok=True)
+    left.write_bytes(b"")
     again = run_all(tmp_path, root)                                   # warm: stage skipped, still said
     assert again.returncode == 0 and "01_data_prep: up to date, skipped" in again.stdout
     assert line in again.stdout
+    assert not left.exists() and f"removed the temporary {left}" in again.stderr
     (root / "img_align_celeba" / names[3]).unlink()                   # data changed: the stage reruns
     changed = run_all(tmp_path, root)
     assert changed.returncode == 0, changed.stdout[-2000:] + changed.stderr[-2000:]

@@ -95,8 +95,22 @@ def sync_notebook(ipynb: str | Path) -> str:
         raise RunAllError(f"{ipynb} and {py} disagree and the .ipynb is newer (edited without jupytext?); "
                           f"carry its edits into the source with `jupytext --sync {ipynb}`, or drop them "
                           f"with `git checkout -- {ipynb}`, then run again")
+    _keep_cell_ids(source, executed)
     jupytext.write(source, ipynb)
     return f"run_all.sh: {py} was edited: synced {ipynb} from it (jupytext --sync), so the edit is what runs"
+
+
+def _keep_cell_ids(source, old) -> None:
+    """Cell ids for the rewritten notebook: the old notebook's, position by position, then the
+    repository's 'cell-NN' (jupytext would draw random ones, and the diff would show every cell)."""
+    old_ids = [c.get("id") for c in old.cells] if old is not None else []
+    taken = set()
+    for i, cell in enumerate(source.cells):
+        want = (old_ids[i] if i < len(old_ids) else None) or f"cell-{i:02d}"
+        while want in taken:
+            want += "a"
+        taken.add(want)
+        cell["id"] = want
 
 
 # ---- after a stage -------------------------------------------------------------------------------

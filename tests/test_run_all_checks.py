@@ -78,8 +78,10 @@ def test_edited_py_is_synced_into_the_notebook_that_runs(tmp_path):
         f.write('\n# %%\nprint("MARK")\n')
     line = R.sync_notebook(ipynb)
     assert line == f"run_all.sh: {py} was edited: synced {ipynb} from it (jupytext --sync), so the edit is what runs"
+    before = json.loads((REPO / "notebooks" / "07_viewer.ipynb").read_text())["cells"]
     cells = json.loads(ipynb.read_text())["cells"]
     assert "".join(cells[-1]["source"]) == 'print("MARK")'
+    assert [c["id"] for c in cells] == [c["id"] for c in before] + [f"cell-{len(before):02d}"]  # a small diff
     assert [c.source for c in jupytext.read(py).cells] == ["".join(c["source"]) for c in cells]
     assert R.sync_notebook(ipynb) == ""
 

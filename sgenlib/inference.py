@@ -26,8 +26,9 @@ def pixel_array(image) -> np.ndarray:
     Accepts a PIL image (any mode), a str/Path to an image file, or an array. Value ranges:
     uint8 as is; uint16 (and PIL's 16-bit modes, and integer arrays above 255) divided by 257
     (0-65535 -> 0-255), except a uint16 image whose values all lie in 0..255: 8-bit values stored
-    in uint16 (a true 16-bit face that dark is near black), taken as is with a warning; float arrays whose values all lie in [0, 1] are taken as [0, 1] images and
-    multiplied by 255, other floats as [0, 255]. NaN/inf, negative integers and integers above
+    in uint16 (a true 16-bit face that dark is near black), taken as is with a warning; float
+    arrays whose values all lie in [0, 1] are taken as [0, 1] images and multiplied by 255, other
+    floats as [0, 255]. NaN/inf, negative integers and integers above
     65535 are refused with a ValueError saying so."""
     if isinstance(image, (str, Path)):
         path = Path(image)

@@ -137,7 +137,8 @@ def train_models(study: Study, models: list[str], progress: bool = True, **overr
             summary = train(train_config(study, name, **{**overrides, "seed": train_seed}), study.train_images,
                             run_dir, study.degrade, study.device, progress=progress,
                             data_info=_train_data_info(study))
-            write_text_atomic(study.out("training", f"{run_dir.name}_losses.csv"), (run_dir / "losses.csv").read_bytes())
+            losses = (run_dir / "losses.csv").read_bytes()
+            write_text_atomic(study.out("training", f"{run_dir.name}_losses.csv"), losses)
             write_text_atomic(study.out("training", f"{run_dir.name}_summary.json"), json.dumps(summary, indent=2))
             rows.append({k: summary.get(k) for k in ("model", "steps", "batch_size", "train_seconds",
                                                       "images_per_s_steady", "params", "content_loss", "device")}

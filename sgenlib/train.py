@@ -292,7 +292,8 @@ def check_generator(run_dir: Path, summary: dict | None = None) -> None:
     actual = file_sha256(gen) if size else None
     if actual == expected:
         return
-    what = "it is empty (0 bytes)" if not size else f"its sha256 {actual[:12]}... differs: damaged, or another run's file"
+    what = ("it is empty (0 bytes)" if not size
+            else f"its sha256 {actual[:12]}... differs: damaged, or another run's file")
     record = f"; {summary_path} records sha256 {expected[:12]}..." if expected else ""
     ckpt = run_dir / "checkpoint.pt"
     fix = (f"delete it and run again: it is written again from the run's last checkpoint {ckpt}" if ckpt.is_file()

@@ -93,11 +93,13 @@ def test_empty_or_swapped_generator_is_neither_reused_nor_scored(tmp_path, tiny_
     gen, summary = run / "generator.pt", run / "train_summary.json"
     assert json.loads(summary.read_text())["generator_sha256"] == P.file_sha256(gen)
     good = gen.read_bytes()
-    fix = f"Restore it from a backup, or delete it and run again: it is written again from the run's last checkpoint {run / 'checkpoint.pt'}"
+    fix = ("Restore it from a backup, or delete it and run again: it is written again from the run's last "
+           f"checkpoint {run / 'checkpoint.pt'}")
     gen.write_bytes(b"")
     with pytest.raises(T.CheckpointError) as e:
         T.train(_cfg(), tiny_images, run, progress=False)                 # reuse
-    assert str(e.value).startswith(f"{gen} is not the generator its run wrote (it is empty (0 bytes); {summary} records sha256 ")
+    assert str(e.value).startswith(
+        f"{gen} is not the generator its run wrote (it is empty (0 bytes); {summary} records sha256 ")
     assert str(e.value).endswith(fix)
     shutil.copyfile(other / "generator.pt", gen)                          # a valid generator of another run
     with pytest.raises(T.CheckpointError, match="its sha256 .* differs: damaged, or another run's file"):
@@ -138,7 +140,8 @@ def test_cache_on_a_full_disk_leaves_no_temporary(tmp_path, celeba_dir, monkeypa
         open(path, "wb").close()
         raise OSError(errno.ENOSPC, "No space left on device")
     monkeypatch.setattr(data.np, "save", full)
-    with pytest.warns(UserWarning, match=rf"no space left on device writing the decoded-image cache {tmp_path / 'c'}/celeba_"):
+    cache = tmp_path / "c"
+    with pytest.warns(UserWarning, match=rf"no space left on device writing the decoded-image cache {cache}/celeba_"):
         arr, kept = data.load_images(src, src.names[:2], cache_dir=tmp_path / "c")
     assert len(kept) == 2 and list((tmp_path / "c").iterdir()) == []
 
@@ -166,7 +169,7 @@ def test_uint16_holding_8_bit_values_is_taken_as_8_bit_with_a_warning():
     from sgenlib.inference import pixel_array
     yy, xx = np.mgrid[:32, :32]
     img8 = (100 + 80 * np.sin(xx / 4.0)).astype(np.uint8)
-    with pytest.warns(UserWarning, match=r"a uint16 image whose values all lie in 0\.\.179 \(<= 255\) is taken as 8-bit"):
+    with pytest.warns(UserWarning, match=r"uint16 image whose values all lie in 0\.\.179 \(<= 255\) is taken as 8-bit"):
         arr = pixel_array(img8.astype(np.uint16))
     assert np.array_equal(arr, img8.astype(np.float32))                  # not divided by 257 (black)
     assert np.allclose(pixel_array(img8.astype(np.uint16) * 257), img8)   # true 16-bit: as before

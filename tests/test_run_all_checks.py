@@ -55,7 +55,8 @@ def test_set_values_are_checked_by_the_notebooks_rules(pairs, message):
     with pytest.raises(R.RunAllError) as e:
         R.parse_sets("smoke", pairs)
     assert str(e.value) == message
-    assert R.parse_sets("smoke", ["seeds=2", "limit=null", "device=cpu"]) == {"seeds": 2, "limit": None, "device": "cpu"}
+    ok = {"seeds": 2, "limit": None, "device": "cpu"}
+    assert R.parse_sets("smoke", ["seeds=2", "limit=null", "device=cpu"]) == ok
 
 
 def test_run_all_stops_on_seeds_0_before_anything_runs(tmp_path):
@@ -105,7 +106,8 @@ def test_notebook_edited_without_its_source_stops_naming_both(tmp_path):
 def test_skipped_images_line_never_stale_and_damaged_manifest_named(tmp_path):
     m = tmp_path / "data_manifest.json"
     m.write_text(json.dumps({"skipped_unreadable": ["000001.jpg: corrupt", "000002.jpg: corrupt"]}))
-    line = "run_all.sh: 2 image(s) skipped as unreadable (corrupt or not 218x178): 000001.jpg: corrupt; 000002.jpg: corrupt"
+    line = ("run_all.sh: 2 image(s) skipped as unreadable (corrupt or not 218x178): 000001.jpg: corrupt; "
+            "000002.jpg: corrupt")
     assert R.skipped_line(m) == line
     assert R.skipped_line(m, since=time.time() + 5) == ""                # written before the failed stage began
     m.write_text('{"skipped_unreadable": ["000')                           # truncated
@@ -118,7 +120,8 @@ def test_skipped_images_line_never_stale_and_damaged_manifest_named(tmp_path):
 def test_failure_line_of_a_cut_short_notebook_and_of_a_full_disk(tmp_path, monkeypatch):
     executed = tmp_path / "smoke" / "notebooks" / "02_sgen.ipynb"
     executed.parent.mkdir(parents=True)
-    error = {"output_type": "error", "ename": "OSError", "evalue": "[Errno 28] No space left on device", "traceback": []}
+    error = {"output_type": "error", "ename": "OSError", "evalue": "[Errno 28] No space left on device",
+             "traceback": []}
     executed.write_text(json.dumps({"cells": [{"outputs": [error]}]}))
     assert R.failure_line(executed) == (
         f"OSError: [Errno 28] No space left on device: the disk of {tmp_path / 'smoke'} is full; free space there "

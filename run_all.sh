@@ -68,25 +68,9 @@ if [[ "$data_from" == "--data" ]]; then "$PYTHON" -m sgenlib.data_root set "$dat
 
 out="$results/$profile"
 # overrides: --set steps=100 --set eval_batch=32 -> {"steps": 100, "eval_batch": 32}, each checked now
-overrides_json="$("$PYTHON" - "$profile" "${sets[@]+"${sets[@]}"}" <<'PY'
-import json, sys
-from sgenlib.profiles import check_override, PROFILES
-out = {}
-for kv in sys.argv[2:]:
-    if "=" not in kv:
-        sys.exit(f"run_all.sh: --set expects key=value, got {kv!r}")
-    k, v = kv.split("=", 1)
-    try:
-        out[k] = json.loads(v)
-    except json.JSONDecodeError:
-        out[k] = v
-    try:
-        check_override(k, out[k], PROFILES[sys.argv[1]])
-    except ValueError as e:
-        sys.exit(f"run_all.sh: --set {kv}: {e}")
-print(json.dumps(out))
-PY
-)" || exit 2
+overrides_json="$("$PYTHON" -m sgenlib.runall sets "$profile" "${sets[@]+"${sets[@]}"}")" || exit 2
+notebooks=(01_data_prep 02_sgen 03_ablations 04_sota 05_n_study 06_mos 07_viewer)
+if [[ -n "$only" ]]; then "$PYTHON" -m sgenlib.runall only "$only" "${notebooks[@]}" || exit 2; fi
 mkdir -p "$out/notebooks" "$out/provenance"
 case "$out" in /*) out_abs="$out" ;; *) out_abs="$here/$out" ;; esac
 
@@ -94,11 +78,15 @@ case "$out" in /*) out_abs="$out" ;; *) out_abs="$here/$out" ;; esac
 exec 9>>"$results/.$profile.lock"
 "$PYTHON" -m sgenlib.provenance lock --fd 9 --path "$results/.$profile.lock" --what "results folder $out" \
   --pid $$ --command "$invocation" || exit 3
+# holding the lock, no live writer owns a temporary under $out: remove any a killed one left
+"$PYTHON" -m sgenlib.runall cleanup "$out" || true
 
 child=""
 stage=""
 on_signal() {
-  trap - INT TERM HUP
+  # ignored from now on, not reset: a second signal (Ctrl-C under `timeout` reaches run_all.sh twice)
+  # must not kill this shell before it has stopped the notebook and said so
+  trap '' INT TERM HUP
   if [[ -n "$child" ]]; then kill -TERM "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; fi
   echo "run_all.sh: interrupted ($1)${stage:+ during $stage}; its notebook was stopped. Run again to resume (finished stages are skipped, training resumes from its checkpoint)." >&2
   exit 130
@@ -108,34 +96,16 @@ trap 'on_signal TERM' TERM
 trap 'on_signal HUP' HUP
 
 # images skipped as unreadable (recorded in the manifest, warm cache included), shown every run
-report_skipped() {
-  [[ -f "$out/data_manifest.json" ]] || return 0
-  "$PYTHON" - "$out/data_manifest.json" <<'PY' || true
-import json, sys
-bad = json.load(open(sys.argv[1])).get("skipped_unreadable") or []
-if bad:
-    print(f"run_all.sh: {len(bad)} image(s) skipped as unreadable (corrupt or not 218x178): "
-          + "; ".join(bad[:5]) + (" ..." if len(bad) > 5 else ""))
-PY
-}
-# the error a failed notebook ended with (its last line), from the executed copy
-notebook_error() {
-  "$PYTHON" - "$1" <<'PY' 2>/dev/null || true
-import json, sys
-for cell in json.load(open(sys.argv[1])).get("cells", []):
-    for o in cell.get("outputs", []):
-        if o.get("output_type") == "error" and o.get("ename") != "PapermillExecutionError":
-            print(f"{o['ename']}: {o['evalue']}".splitlines()[0])
-            sys.exit()
-PY
-}
+# (after a failed stage: only a manifest that stage wrote, never a stale one)
+report_skipped() { "$PYTHON" -m sgenlib.runall skipped "$out/data_manifest.json" "$@" || true; }
+# the error a failed notebook ended with (its first line), from the executed copy
+notebook_error() { "$PYTHON" -m sgenlib.runall failure "$1" 2>/dev/null || true; }
 
 echo "run_all.sh: profile=$profile data=$data (from $data_from) results=$out"
 echo "== data: sha256 of every image (what a stage is keyed on)"
 hash_start=$(date +%s.%N)
 data_sha="$("$PYTHON" -m sgenlib.data content-sha256 "$data")" || exit 2
 printf '   data hashed in %.1f s\n' "$(awk "BEGIN{print $(date +%s.%N) - $hash_start}")"
-notebooks=(01_data_prep 02_sgen 03_ablations 04_sota 05_n_study 06_mos 07_viewer)
 # the kit's loops print plain progress lines on stderr (sgenlib.progress), which papermill forwards
 export SGEN_PROGRESS=lines
 # ipykernel warns at every kernel start that it talks over local TCP: shown for the first notebook only
@@ -145,6 +115,8 @@ for nb in "${notebooks[@]}"; do
   src="notebooks/$nb.ipynb"
   [[ -f "$src" ]] || continue
   if [[ -n "$only" && " $only " != *" $nb "* ]]; then continue; fi
+  # the jupytext pair: an edited .py is what runs (the .ipynb is rewritten from it)
+  "$PYTHON" -m sgenlib.runall notebook "$src" || exit 2
   params="$("$PYTHON" -c 'import json,sys; a=sys.argv; print(json.dumps({"profile": a[1], "data_root": a[2], "results_dir": a[3], "runs_dir": a[4], "cache_dir": a[5], "overrides": json.loads(a[6]), "data_sha256": a[7]}))' "$profile" "$data" "$results" "$runs" "$cache" "$overrides_json" "$data_sha")"
   if [[ $force -eq 0 && -f "$out/notebooks/$nb.ipynb" ]] && \
      "$PYTHON" -m sgenlib.provenance check --results "$out" --stage "$nb" --params "$params" --notebook "$src"; then
@@ -170,7 +142,8 @@ for nb in "${notebooks[@]}"; do
       --seconds "$(awk "BEGIN{print $end - $start}")" --started "$start" --status failed --reads "$reads" || true
     err="$(notebook_error "$out/notebooks/$nb.ipynb")"
     failed+=("$nb")
-    report_skipped
+    report_skipped "$start"
+    "$PYTHON" -m sgenlib.runall cleanup "$out" || true
     echo "run_all.sh: notebook $nb failed; the executed copy with the error is $out/notebooks/$nb.ipynb${err:+
 run_all.sh: $nb: $err}" >&2
     [[ $keep_going -eq 1 ]] && continue
@@ -181,7 +154,7 @@ run_all.sh: $nb: $err}" >&2
   printf '   %s finished in %.1f s\n' "$nb" "$(awk "BEGIN{print $end - $start}")"
 done
 stage=""
-report_skipped
+if [[ ${#failed[@]} -eq 0 ]]; then report_skipped; fi
 printf 'run_all.sh: done in %.1f s; results in %s\n' "$(awk "BEGIN{print $(date +%s.%N) - $total_start}")" "$out"
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "run_all.sh: failed notebooks: ${failed[*]}" >&2

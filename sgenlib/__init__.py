@@ -18,6 +18,7 @@ core: the paper's method, trained and measured; no notebook, table or widget in 
   optim       the optimizers of a run, from the model's spec (each baseline's own, else SGEN's Adam)
   profiles    smoke / cpu / gpu-quick / paper settings
   provenance  what produced each stage, whether it is up to date, one writer per folder (run_all.sh's CLI)
+  runall      run_all.sh's checks and messages: --only and --set values, the notebook pair, a failed stage
   speed       torch.compile with an eager fallback, CUDA-graph inference
   train       training loop (single process or torchrun DDP), checkpoints, resume, run identity
   evaluate    test-split scoring, timing, gallery
@@ -42,7 +43,8 @@ __version__ = "0.1.0"
 
 LAYERS: dict[str, tuple[str, ...]] = {
     "core": ("paths", "data_root", "progress", "paper", "degrade", "data", "celeba_fetch", "metrics", "archs",
-             "losses", "optim", "profiles", "provenance", "speed", "train", "evaluate", "inference", "complexity"),
+             "losses", "optim", "profiles", "provenance", "runall", "speed", "train", "evaluate", "inference",
+             "complexity"),
     "report": ("study", "tables", "figures", "claims", "publish", "mos.plan", "mos.storage", "mos.stats", "mos.proxy",
                "mos.report"),
     "apps": ("viewer", "mos.app", "widgets"),

@@ -13,6 +13,7 @@ Splits: "official" uses the partition file; "paper" draws the paper's proportion
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -34,7 +35,7 @@ CELEBA_SIZE = (218, 178)          # (H, W) of every aligned CelebA image
 CELEBA_TOTAL = 202_599
 PAPER_TEST, PAPER_VAL = 30_000, 20_000
 SPLITS = ("train", "val", "test")
-CACHE_VERSION = 3                 # 3: keyed on the sha256 of each file's bytes; 2: gray bit-exact with OpenCV
+CACHE_VERSION = 4                 # 4: records its pixels' sha256; 3: keyed on each file's bytes; 2: gray as OpenCV
 
 
 class CelebAError(RuntimeError):
@@ -71,13 +72,21 @@ def _read_partition(root: Path) -> dict[str, int] | None:
     for candidate in (root / "list_eval_partition.txt", root / "Eval" / "list_eval_partition.txt",
                       root.parent / "list_eval_partition.txt"):
         if candidate.is_file():
+            fix = (f"restore {candidate.name} from the CelebA download (Eval/list_eval_partition.txt), or move "
+                   "it away and use split mode 'paper'")
+            try:
+                text = candidate.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                raise CelebAError(f"{candidate} is damaged: not a text file ({e}); {fix}") from None
+            if not text.strip():
+                raise CelebAError(f"{candidate} is empty: it assigns no image to a split; {fix}")
             partition = {}
-            for line_no, line in enumerate(candidate.read_text().splitlines(), 1):
+            for line_no, line in enumerate(text.splitlines(), 1):
                 if not line.strip():
                     continue
                 parts = line.split()
                 if len(parts) != 2 or parts[1] not in ("0", "1", "2"):
-                    raise CelebAError(f"{candidate}:{line_no}: expected '<name> <0|1|2>', got {line!r}")
+                    raise CelebAError(f"{candidate}:{line_no}: expected '<name> <0|1|2>', got {line[:80]!r}; {fix}")
                 partition[parts[0]] = int(parts[1])
             return partition
     return None
@@ -274,6 +283,9 @@ def load_images(data: CelebA, names: list[str], color: str = "gray", luma: str =
                 arr = np.load(arr_path)
                 if arr.shape[0] != len(kept) or arr.dtype != np.uint8:
                     raise ValueError(f"holds {arr.shape[0]} {arr.dtype} images, its index {len(kept)}")
+                if pixels_sha256(arr) != meta["pixels_sha256"]:
+                    raise ValueError(f"its pixels do not match the sha256 recorded in {meta_path.name} "
+                                     "when it was written")
             except (ValueError, OSError, EOFError, KeyError, TypeError) as e:
                 warnings.warn(f"decoded-image cache {arr_path} is damaged ({e}); rebuilding it", stacklevel=2)
             else:
@@ -303,14 +315,33 @@ def load_images(data: CelebA, names: list[str], color: str = "gray", luma: str =
     arr = arr[:, None] if color == "gray" else arr.transpose(0, 3, 1, 2)
     arr = np.ascontiguousarray(arr)
     if cache_dir is not None:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = arr_path.with_suffix(f".tmp{os.getpid()}.npy")
-        np.save(tmp, arr)
-        os.replace(tmp, arr_path)
-        tmp_meta = meta_path.with_suffix(f".tmp{os.getpid()}")
-        tmp_meta.write_text(json.dumps({"names": kept, "color": color, "luma": luma, "skipped": errors}))
-        os.replace(tmp_meta, meta_path)
+        _write_cache(arr, arr_path, meta_path, {"names": kept, "color": color, "luma": luma, "skipped": errors})
     return arr, kept
+
+
+def pixels_sha256(arr: np.ndarray) -> str:
+    """sha256 of an array's bytes: what a decoded-image cache records and is checked against."""
+    return hashlib.sha256(np.ascontiguousarray(arr).data).hexdigest()
+
+
+def _write_cache(arr: np.ndarray, arr_path: Path, meta_path: Path, meta: dict) -> None:
+    """Write the cache (array, then its index with the pixels' sha256) through temporaries; a full
+    disk leaves none behind and only warns, naming the file: the cache saves time, nothing more."""
+    arr_path.parent.mkdir(parents=True, exist_ok=True)
+    tmps = arr_path.with_suffix(f".tmp{os.getpid()}.npy"), meta_path.with_suffix(f".tmp{os.getpid()}")
+    try:
+        np.save(tmps[0], arr)
+        tmps[1].write_text(json.dumps({**meta, "pixels_sha256": pixels_sha256(arr)}))
+        os.replace(tmps[0], arr_path)
+        os.replace(tmps[1], meta_path)
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        warnings.warn(f"no space left on device writing the decoded-image cache {arr_path}; continuing without "
+                      "it (free space there, or give another cache folder, to decode only once)", stacklevel=3)
+    finally:
+        for t in tmps:
+            t.unlink(missing_ok=True)
 
 
 def load_split(data: CelebA, split: str, mode: str = "official", seed: int = 0,

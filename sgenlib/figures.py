@@ -4,6 +4,7 @@ Each function returns a matplotlib Figure and saves it as PNG when given a path;
 :func:`table_figures` draws the set that notebooks 02-05 show for their table."""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from .metrics import quantize
 from .paper import SCALES, scale_name
 from .profiles import short_run_note
 from .progress import progress
+from .provenance import write_text_atomic
 
 
 def _save(fig, path, note: str = ""):
@@ -24,7 +26,9 @@ def _save(fig, path, note: str = ""):
         fig.text(0.5, -0.02, note, ha="center", va="top", fontsize=9, color="#b00000", wrap=True)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        buf = io.BytesIO()
+        fig.savefig(buf, format=Path(path).suffix.lstrip(".") or "png", dpi=110, bbox_inches="tight")
+        write_text_atomic(path, buf.getvalue())                # a full disk names the file, leaves no half figure
     return fig
 
 

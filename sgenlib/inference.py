@@ -1,6 +1,7 @@
 """Restore any face image with a trained generator, and load generators from checkpoints."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from PIL import Image
 from .archs import build_generator, forward_padded
 from .degrade import DEFAULT_LUMA, rgb_to_gray, to_model_range, to_pixel_range
 from .provenance import note_read
-from .train import load_weights_file
+from .train import check_generator, load_weights_file
 
 MIN_SIDE = 16
 WHOLE_IMAGE_PIXELS = 1024 * 1024
@@ -24,8 +25,10 @@ def pixel_array(image) -> np.ndarray:
 
     Accepts a PIL image (any mode), a str/Path to an image file, or an array. Value ranges:
     uint8 as is; uint16 (and PIL's 16-bit modes, and integer arrays above 255) divided by 257
-    (0-65535 -> 0-255); float arrays whose values all lie in [0, 1] are taken as [0, 1] images and
-    multiplied by 255, other floats as [0, 255]. NaN/inf, negative integers and integers above
+    (0-65535 -> 0-255), except a uint16 image whose values all lie in 0..255: 8-bit values stored
+    in uint16 (a true 16-bit face that dark is near black), taken as is with a warning; float
+    arrays whose values all lie in [0, 1] are taken as [0, 1] images and multiplied by 255, other
+    floats as [0, 255]. NaN/inf, negative integers and integers above
     65535 are refused with a ValueError saying so."""
     if isinstance(image, (str, Path)):
         path = Path(image)
@@ -56,6 +59,11 @@ def pixel_array(image) -> np.ndarray:
     lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
     if lo < 0 or hi > 65535:
         raise ValueError(f"integer image values span {lo}..{hi}; expected 0..255 (8-bit) or 0..65535 (16-bit)")
+    if arr.dtype == np.uint16 and hi <= 255 and arr.size:
+        warnings.warn(f"a uint16 image whose values all lie in 0..{hi} (<= 255) is taken as 8-bit values stored in "
+                      "uint16, not as 16-bit (which would be near black); pass uint8 (8-bit) or values scaled "
+                      "to 0..65535 (16-bit) to say which", stacklevel=3)
+        return arr.astype(np.float32)
     if arr.dtype == np.uint16 or hi > 255:
         return arr.astype(np.float32) / 257.0                   # 16-bit: 65535 -> 255
     return arr.astype(np.float32)
@@ -158,6 +166,7 @@ def load_generator(run_dir: str | Path, device: str | torch.device = "cpu") -> n
     path = run_dir / "generator.pt"
     if not path.is_file():
         raise FileNotFoundError(f"no trained generator at {path}")
+    check_generator(run_dir)                       # CheckpointError unless the file its run wrote
     blob = load_weights_file(path)                 # CheckpointError naming the file if damaged
     note_read(path)
     cfg = blob["config"]

@@ -65,7 +65,7 @@ def get_profile(name: str, **overrides) -> dict:
 
 
 _POSITIVE_INTS = ("steps", "batch_size", "ckpt_every", "log_every", "eval_batch", "gallery_images",
-                  "mos_set_per_scale", "timing_repeats")
+                  "mos_set_per_scale", "timing_repeats", "seeds")
 _CHOICES = {"split_mode": ("official", "paper"), "metric_backend": ("torch", "skimage")}
 
 
@@ -105,11 +105,13 @@ def check_override(key: str, value, known: dict) -> None:
 
 
 def check_overrides(name: str, overrides: dict) -> dict:
-    """Validate run_all.sh's --set values against profile `name` before anything runs."""
+    """Validate run_all.sh's --set values against profile `name` before anything runs: each value
+    (check_override), then the profile they make, by the call the notebooks make (get_profile)."""
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
     for k, v in overrides.items():
         check_override(k, v, PROFILES[name])
+    get_profile(name, **overrides)
     return overrides
 
 

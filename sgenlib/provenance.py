@@ -158,8 +158,28 @@ def why_stale(results: Path, stage: str, params: dict, notebook=None) -> str | N
         if file_sha256(path) != sha:
             return f"a file it read has changed: {path}"
     for rel in rec.get("outputs") or []:
-        if not (Path(results) / rel).exists():
-            return f"an output it wrote is gone: {Path(results) / rel}"
+        out = Path(results) / rel
+        if not out.exists():
+            return f"an output it wrote is gone: {out}"
+        damage = _damaged(out)
+        if damage:
+            return f"an output it wrote is damaged: {out} ({damage})"
+    return None
+
+
+def _damaged(path: Path) -> str | None:
+    """Why a table or record a stage wrote cannot be read back (empty, or JSON that does not parse:
+    a truncated data_manifest.json); None when it reads, or is of another kind."""
+    if path.suffix not in (".json", ".csv", ".ipynb"):
+        return None
+    try:
+        text = path.read_bytes()
+        if not text.strip():
+            return "empty"
+        if path.suffix != ".csv":
+            json.loads(text)
+    except (OSError, ValueError) as e:
+        return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'unreadable'}"
     return None
 
 
@@ -195,10 +215,35 @@ def record(results: Path, stage: str, params: dict, seconds: float, status: str 
     }
     p = _path(results, stage)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(rec, indent=1))
-    os.replace(tmp, p)
+    write_text_atomic(p, json.dumps(rec, indent=1))
     return rec
+
+
+class NoSpaceError(OSError):
+    """No space left on the device; str() is 'no space left on device writing <path>'."""
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def write_text_atomic(path: str | Path, text: str | bytes) -> None:
+    """Write `text` (str or bytes) to a temporary beside `path`, then rename it over `path`: a
+    reader never sees half a file. The temporary is removed whatever happens, and a full disk is a
+    NoSpaceError naming `path` (what the results a stage writes go through)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(text.encode() if isinstance(text, str) else text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        if e.errno == errno.ENOSPC:
+            raise NoSpaceError(errno.ENOSPC, f"no space left on device writing {path}") from e
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # ---- one writer per folder ------------------------------------------------------------------
@@ -360,13 +405,20 @@ def run_in_group(cmd: list[str], warn_once: str | Path | None = None) -> int:
     forward.start()
 
     def stop(signum, _frame=None):
+        # once: a second signal (run_all.sh's TERM after the terminal's INT, `timeout` signalling the
+        # whole group) must not interrupt the clean-up, nor raise SystemExit in interpreter shutdown
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)
         _end_tree(proc)
-        sys.exit(128 + signum)
+        sys.stderr.flush()
+        os._exit(128 + signum)
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, stop)
     while True:
         try:
             status = proc.wait(timeout=0.5)
+            for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(s, signal.SIG_IGN)             # the child is done: nothing left to stop
             forward.join(timeout=5)     # the rest of its stderr (a lingering grandchild may hold the pipe)
             return status
         except subprocess.TimeoutExpired:
@@ -415,7 +467,12 @@ def main(argv=None) -> int:
         if why is not None:
             print(f"   ({a.stage} runs: {why})")
         return 0 if why is None else 1
-    record(Path(a.results), a.stage, params, a.seconds, a.status, a.notebook, a.started, a.reads)
+    try:
+        record(Path(a.results), a.stage, params, a.seconds, a.status, a.notebook, a.started, a.reads)
+    except NoSpaceError as e:
+        print(f"run_all.sh: {e}; free space there (or give --results on another disk) and run again",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -11,7 +11,6 @@ Folders (relative paths are taken from the checkout's root, see sgenlib.paths):
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from .paper import SCALES, model_key, scale_name
 from .paths import resolve_project_path
 from .profiles import get_profile, training_budget
 from .progress import progress as progress_of
+from .provenance import file_sha256, note_read, write_text_atomic
 from .train import TrainConfig, device_name, train
 
 
@@ -99,8 +99,7 @@ def load_data(study: Study, data_root: str | None = None, on_corrupt: str = "ski
     study.manifest = celeba.manifest(source, splits, prof["split_mode"], study.seed, prof["limit"])
     study.manifest["degrade"] = study.degrade.as_dict()
     _test_set(study, test_images, test_kept)
-    path = study.out("data_manifest.json")
-    path.write_text(json.dumps(study.manifest, indent=1))
+    write_text_atomic(study.out("data_manifest.json"), json.dumps(study.manifest, indent=1))
     return study
 
 
@@ -143,8 +142,9 @@ def train_models(study: Study, models: list[str], progress: bool = True, **overr
             summary = train(train_config(study, name, **{**overrides, "seed": train_seed}), study.train_images,
                             run_dir, study.degrade, study.device, progress=progress,
                             data_info=_train_data_info(study))
-            shutil.copyfile(run_dir / "losses.csv", study.out("training", f"{run_dir.name}_losses.csv"))
-            study.out("training", f"{run_dir.name}_summary.json").write_text(json.dumps(summary, indent=2))
+            losses = (run_dir / "losses.csv").read_bytes()
+            write_text_atomic(study.out("training", f"{run_dir.name}_losses.csv"), losses)
+            write_text_atomic(study.out("training", f"{run_dir.name}_summary.json"), json.dumps(summary, indent=2))
             rows.append({k: summary.get(k) for k in ("model", "steps", "batch_size", "train_seconds",
                                                       "images_per_s_steady", "params", "content_loss", "device")}
                         | {"train_seed": train_seed})
@@ -167,11 +167,12 @@ def trained_models(study: Study) -> list[str]:
 
 def _eval_key(study: Study, name: str, run_dir: Path | None = None) -> dict:
     """What a model's scores depend on: the test split, the degradation, the seed, the metric
-    backend and (for a trained model) the generator file."""
+    backend and (for a trained model) the generator file's content (sha256: a file swapped in with
+    its old time stamp is scored afresh, and load_generator checks it against its run's record)."""
     gen = (run_dir or study.runs / name) / "generator.pt"
     return {"split_sha256": study.manifest["split_sha256"], "degrade": study.degrade.as_dict(),
             "seed": study.seed, "backend": study.profile["metric_backend"],
-            "generator_mtime_ns": gen.stat().st_mtime_ns if name != "input" else None}
+            "generator_sha256": file_sha256(gen) if name != "input" else None}
 
 
 def evaluate_models(study: Study, models: list[str], progress: bool = True) -> pd.DataFrame:
@@ -190,18 +191,25 @@ def evaluate_models(study: Study, models: list[str], progress: bool = True) -> p
         first = stem == name
         if csv_path.is_file() and key_path.is_file() and json.loads(key_path.read_text()) == key:
             if first:
-                frames.append(pd.read_csv(csv_path, dtype={"image_id": str}))
+                frames.append(_read_table(csv_path))
             continue
         g = None if name == "input" else load_generator(run_dir, study.device)
         df = evaluate(g, name, study.test, study.profile["eval_batch"], backend, progress)
-        df.to_csv(csv_path, index=False)
+        write_text_atomic(csv_path, df.to_csv(index=False))
         if backend == "torch" and first:
             agree = skimage_agreement(g, study.test)
-            study.out("eval", f"{name}_skimage_check.json").write_text(json.dumps(agree, indent=1))
-        key_path.write_text(json.dumps(key, indent=1))
+            write_text_atomic(study.out("eval", f"{name}_skimage_check.json"), json.dumps(agree, indent=1))
+        write_text_atomic(key_path, json.dumps(key, indent=1))
         if first:
             frames.append(df)
     return pd.concat(frames, ignore_index=True)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """A per-image evaluation table; noted as read (provenance.note_read), so a stage that reads
+    another stage's scores (05's claims read 02-04's) is keyed on them."""
+    note_read(path)
+    return pd.read_csv(path, dtype={"image_id": str})
 
 
 def load_eval_seeds(study: Study, models: list[str]) -> pd.DataFrame:
@@ -212,7 +220,7 @@ def load_eval_seeds(study: Study, models: list[str]) -> pd.DataFrame:
         for train_seed, run_dir in seed_runs(study, name):
             path = study.results / "eval" / f"{run_dir.name}.csv"
             if path.is_file():
-                frames.append(pd.read_csv(path, dtype={"image_id": str}).assign(train_seed=train_seed))
+                frames.append(_read_table(path).assign(train_seed=train_seed))
     if not frames:
         return pd.DataFrame(columns=["model", "image_id", "scale", "psnr_db", "ssim", "train_seed"])
     return pd.concat(frames, ignore_index=True)
@@ -223,7 +231,7 @@ def load_eval(study: Study, models: list[str]) -> pd.DataFrame:
     for name in models:
         path = study.results / "eval" / f"{name}.csv"
         if path.is_file():
-            frames.append(pd.read_csv(path, dtype={"image_id": str}))
+            frames.append(_read_table(path))
     if not frames:
         return pd.DataFrame(columns=["model", "image_id", "scale", "psnr_db", "ssim"])
     return pd.concat(frames, ignore_index=True)
@@ -236,6 +244,9 @@ def _run_files(study: Study, model: str) -> tuple[Path, Path] | None:
                              study.results / "training" / f"{model}_losses.csv"),
                             (study.runs / model / "train_summary.json", study.runs / model / "losses.csv")):
         if summary.is_file():
+            note_read(summary)
+            if losses.is_file():
+                note_read(losses)
             return summary, losses
     return None
 
@@ -380,7 +391,7 @@ def update_gallery(study: Study, models: list[str] | None = None, progress: bool
                  .assign(_s=lambda d: d["scale"].map(scales), _m=lambda d: d["model"].map(model_key))
                  .sort_values(["_s", "_m", "image_id"], kind="stable").drop(columns=["_s", "_m"])
                  .reset_index(drop=True))
-        index.to_csv(old_path, index=False)
+        write_text_atomic(old_path, index.to_csv(index=False))
     return index
 
 
@@ -416,5 +427,5 @@ def mos_rating_set(study: Study, n_per_scale: int = 0, gallery_dir: str | Path =
         raise FileNotFoundError(f"no gallery at {folder / 'index.csv'}: run notebooks 02-05 (run_all.sh) first, "
                                 "or set the `data_root` parameter so the rating set can be rendered from "
                                 f"the checkpoints in {study.runs}")
-    held = pd.read_csv(folder / "index.csv", dtype={"image_id": str}).groupby("scale")["image_id"].nunique().min()
+    held = _read_table(folder / "index.csv").groupby("scale")["image_id"].nunique().min()
     return folder, int(min(n, held))

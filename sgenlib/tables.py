@@ -33,6 +33,7 @@ from .mos import stats as mos_stats
 from .paper import (N_STUDY_MODELS, PAPER_INFERENCE_S_PER_IMAGE, PAPER_N_PER_SCALE, PAPER_N_SUBJECTS, SCALES,
                     paper_n_study, paper_results, scale_name)
 from .paths import resolve_project_path
+from .provenance import write_text_atomic
 
 FLOOR = "input"
 """The degraded network input scored as if it were a restoration: the floor every model must beat."""
@@ -454,6 +455,6 @@ def write_table(folder: str | os.PathLike, df: pd.DataFrame, stem: str, header: 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     csv_path = folder / f"{stem}.csv"
-    df.to_csv(csv_path, index=False, float_format="%.6g")
-    (folder / f"{stem}.md").write_text("\n".join(header) + "\n" + markdown_table(df) + "\n")
+    write_text_atomic(csv_path, df.to_csv(index=False, float_format="%.6g"))        # a full disk names the file
+    write_text_atomic(folder / f"{stem}.md", "\n".join(header) + "\n" + markdown_table(df) + "\n")
     return csv_path

@@ -62,8 +62,8 @@ from .archs import MODELS, build_discriminator, build_generator, forward_padded,
 from .degrade import DEFAULT_LUMA, LUMA, DegradeOptions, degrade_batch
 from .optim import BASELINE_OPTIM, build_optimizer, run_settings
 from .paper import SCALES
-from .profiles import get_profile
-from .provenance import FolderLockedError, folder_lock, note_read
+from .profiles import PROFILES, get_profile
+from .provenance import FolderLockedError, file_sha256, folder_lock, note_read
 from .speed import cpu_bf16_unit, cpu_model, cudnn_benchmark, fast_precision
 
 PROGRESS_LINE_S = 5.0   # at most one progress line on stderr per this many seconds (plus the last step)
@@ -271,6 +271,36 @@ def load_weights_file(path: Path, map_location="cpu") -> dict:
         size = path.stat().st_size if path.exists() else 0
         raise CheckpointError(f"{path} is damaged ({size} bytes; {type(e).__name__}: "
                               f"{str(e).splitlines()[0] if str(e) else 'no detail'})") from None
+
+
+def check_generator(run_dir: Path, summary: dict | None = None) -> None:
+    """CheckpointError naming run_dir/generator.pt and the fix unless it is the file its run wrote:
+    the sha256 train_summary.json records (`summary`, else read from the folder). Runs written
+    before the summary recorded it are not checked."""
+    run_dir = Path(run_dir)
+    gen, summary_path = run_dir / "generator.pt", run_dir / "train_summary.json"
+    if summary is None:
+        try:
+            summary = json.loads(summary_path.read_text())
+        except (OSError, ValueError):
+            return
+    expected = (summary or {}).get("generator_sha256")
+    if not gen.is_file():
+        return
+    size = gen.stat().st_size
+    if size and not expected:
+        return                                    # a run from before summaries recorded the sha256
+    actual = file_sha256(gen) if size else None
+    if actual == expected:
+        return
+    what = ("it is empty (0 bytes)" if not size
+            else f"its sha256 {actual[:12]}... differs: damaged, or another run's file")
+    record = f"; {summary_path} records sha256 {expected[:12]}..." if expected else ""
+    ckpt = run_dir / "checkpoint.pt"
+    fix = (f"delete it and run again: it is written again from the run's last checkpoint {ckpt}" if ckpt.is_file()
+           else f"delete the run folder {run_dir} to train the model again")
+    raise CheckpointError(f"{gen} is not the generator its run wrote ({what}{record}); it was not used. "
+                          f"Restore it from a backup, or {fix}")
 
 
 def previous_generation(path: Path) -> Path:
@@ -769,7 +799,7 @@ class Trainer:
             step = pending[int(bad.nonzero()[0])][0]
             raise NonFiniteLossError(f"{self.cfg.model}: non-finite loss at step {step} "
                                      f"(loss_g, content, adversarial, loss_d = {values[bad][0].tolist()}); "
-                                     f"last good checkpoint: {self.ckpt_path}")
+                                     f"{self._last_checkpoint()}")
         self._check_weights(pending[-1][0])
         if self.rank == 0:
             path = self.out_dir / "losses.csv"
@@ -810,7 +840,14 @@ class Trainer:
         if bad is not None:
             raise NonFiniteWeightsError(
                 f"{self.cfg.model}: {what} after step {step} (lr {self.cfg.lr}); the network is dead. Lower "
-                f"the learning rate; the last checkpoint written before it: {self.ckpt_path}")
+                f"the learning rate; {self._last_checkpoint()}")
+
+    def _last_checkpoint(self) -> str:
+        """Where a rerun would resume from, for the errors that stop a run: a checkpoint file only
+        when one exists."""
+        if self.ckpt_path.is_file():
+            return f"last good checkpoint: {self.ckpt_path}"
+        return f"no checkpoint was written yet (a rerun starts from step 0 in {self.out_dir})"
 
     def _barrier(self) -> None:
         if self.world > 1:
@@ -916,6 +953,7 @@ class Trainer:
             atomic_torch_save({"generator": gen_state,
                                "config": {**self.cfg.to_dict(), "in_channels": self.degrade.channels}},
                               self.out_dir / "generator.pt")
+            summary["generator_sha256"] = file_sha256(self.out_dir / "generator.pt")
             atomic_write_text(self.out_dir / "train_summary.json", json.dumps(summary, indent=2))
         self._barrier()                                      # every rank returns once the files exist
         return summary
@@ -954,6 +992,7 @@ def train(cfg: TrainConfig, images, out_dir, degrade: DegradeOptions = DegradeOp
             summary = {}
         if (summary.get("steps") == cfg.steps and old.get("id") == run_identity(cfg, degrade, images, data_info)["id"]
                 and summary.get("identity") == old.get("id")):
+            check_generator(out_dir, summary)
             note_read(out_dir / "generator.pt")
             return summary
     summary = Trainer(cfg, images, out_dir, degrade, device, progress, data_info).run(stop_after=stop_after)
@@ -1013,21 +1052,36 @@ def load_train_images(data_root: str | None, profile: dict, degrade: DegradeOpti
     return arr, info
 
 
+def _positive(kind):
+    """An argparse type: a number of `kind` above 0 (argparse's one-line error otherwise)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sgenlib.train",
                                 description="Train one model of the paper (one process, or torchrun for DDP).")
     p.add_argument("--model", required=True, choices=list(MODELS))
     p.add_argument("--data", default=None, help="CelebA root (default $CELEBA_ROOT, else data/celeba)")
     p.add_argument("--out", required=True, help="run folder (checkpoint, losses.csv, generator.pt, summary)")
-    p.add_argument("--profile", default="gpu-quick",
+    p.add_argument("--profile", default="gpu-quick", choices=list(PROFILES),
                    help="split mode, train-image limit and defaults for the settings below (default gpu-quick)")
-    p.add_argument("--steps", type=int)
-    p.add_argument("--batch-size", type=int, help="global batch, split over the processes")
-    p.add_argument("--width", type=float)
-    p.add_argument("--lr", type=float)
+    p.add_argument("--steps", type=_positive(int))
+    p.add_argument("--batch-size", type=_positive(int), help="global batch, split over the processes")
+    p.add_argument("--width", type=_positive(float))
+    p.add_argument("--lr", type=_positive(float))
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--ckpt-every", type=int)
-    p.add_argument("--log-every", type=int)
+    p.add_argument("--ckpt-every", type=_positive(int))
+    p.add_argument("--log-every", type=_positive(int))
     p.add_argument("--gate", choices=["sigmoid", "lrelu"])
     p.add_argument("--resample", choices=["strided", "pool"], help="SGEN conv_{2^m}/deconv_{2^m} (default strided)")
     p.add_argument("--d-layout", choices=["authors", "kit-v1"], help="SGEN-family discriminator (default authors)")
@@ -1047,7 +1101,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--round-8bit", action="store_true",
                    help="round HR and LR to 8 bits (kit v1); the authors' code resizes in float32")
     p.add_argument("--cache", default="cache", help="decoded-image cache folder")
-    p.add_argument("--train-images", type=int, help="use a seeded sample of this many training images")
+    p.add_argument("--train-images", type=_positive(int), help="use a seeded sample of this many training images")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -1063,7 +1117,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     prof = get_profile(args.profile)
     device, started = init_distributed(args.device)
     rank, world = dist_info()
@@ -1071,7 +1126,10 @@ def _main(argv: list[str] | None = None) -> int:
         degrade = DegradeOptions(color=args.color, luma=args.luma, clip_noise=args.clip_noise,
                                  round_8bit=args.round_8bit)
         data = os.path.abspath(args.data) if args.data else None     # a relative --data: from the cwd
-        images, data_info = load_train_images(data, prof, degrade, args.seed, args.cache, args.train_images)
+        try:
+            images, data_info = load_train_images(data, prof, degrade, args.seed, args.cache, args.train_images)
+        except celeba.CelebAError as e:
+            parser.error(f"--data: {e}")                              # one line, no traceback
         given = dict(steps=args.steps, batch_size=args.batch_size, width=args.width, lr=args.lr,
                      ckpt_every=args.ckpt_every, log_every=args.log_every, gate=args.gate,
                      resample=args.resample, d_layout=args.d_layout, baseline_optim=args.baseline_optim,

@@ -66,9 +66,13 @@ def test_skipped_images_on_the_terminal_and_changed_data_reruns(tmp_path, celeba
     first = run_all(tmp_path, root)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
     assert line in first.stdout
+    left = tmp_path / "results" / "smoke" / "tables" / ".t.csv.tmp99999"  # a killed writer's temporary
+    left.parent.mkdir(exist_ok=True)
+    left.write_bytes(b"")
     again = run_all(tmp_path, root)                                   # warm: stage skipped, still said
     assert again.returncode == 0 and "01_data_prep: up to date, skipped" in again.stdout
     assert line in again.stdout
+    assert not left.exists() and f"removed the temporary {left}" in again.stderr
     (root / "img_align_celeba" / names[3]).unlink()                   # data changed: the stage reruns
     changed = run_all(tmp_path, root)
     assert changed.returncode == 0, changed.stdout[-2000:] + changed.stderr[-2000:]
@@ -134,3 +138,30 @@ def test_second_run_all_stops_and_kill_9_ends_the_notebook(tmp_path, celeba_dir)
                 os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_ctrl_c_under_timeout_says_interrupted(tmp_path, celeba_dir):
+    """Ctrl-C reaches the whole foreground group: `timeout`, run_all.sh and its runner, and `timeout`
+    passes it on to run_all.sh again. run_all.sh still stops the notebook and says so, and no
+    runner dies in interpreter shutdown ("Exception ignored ... SystemExit")."""
+    root, _ = mini_celeba(tmp_path, celeba_dir)
+    first = subprocess.Popen(["timeout", "900", *cmd(tmp_path, root)], cwd=REPO, env=env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not any("ipykernel" in _cmdline(p) for p in _tree(first.pid)):
+            assert first.poll() is None and time.monotonic() < deadline, "no kernel started"
+            time.sleep(0.2)
+        tree = _tree(first.pid)
+        os.killpg(first.pid, signal.SIGINT)                            # the terminal's Ctrl-C
+        out, err = first.communicate(timeout=60)
+    finally:
+        for p in [first.pid, *_tree(first.pid)]:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert "run_all.sh: interrupted (INT) during 01_data_prep; its notebook was stopped." in err, err[-3000:]
+    assert "Exception ignored" not in err and "SystemExit" not in err, err[-3000:]
+    assert first.returncode == 130
+    assert not [(p, _cmdline(p)) for p in tree if _alive(p)]

@@ -240,3 +240,18 @@ def test_kit_v1_urdgn_has_no_gating(faces, tmp_path):
                 tmp_path, device="cpu", progress=False)
     assert t.spec.gate_margin is None and t.optim.get("lr_schedule") is None
     assert MODELS["URDGN"].gate_margin == 0.3
+
+
+# ---- every baseline learns ------------------------------------------------------------------------
+LEARN_STEPS, LEARN_MARGIN_DB = 120, 0.5
+"""Measured (sgenlib.learncheck, this 2-core CPU; see the closing note of issue 16): every baseline
+gains more than this over the degraded input after these steps, width 0.25, batch 8, 32x24 faces."""
+
+
+@pytest.mark.slow
+def test_every_baseline_learns(celeba_dir):
+    from sgenlib.learncheck import BASELINES, check_models, load_faces
+    train_images, test_images = load_faces(str(celeba_dir), 200, 32)
+    rows = check_models(BASELINES, {}, train_images, test_images, LEARN_STEPS, 0.25, 8, (32, 24))
+    gains = {r["model"]: r["gain_db"] for r in rows}
+    assert all(g > LEARN_MARGIN_DB for g in gains.values()), gains

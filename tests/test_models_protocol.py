@@ -385,7 +385,10 @@ def test_summaries_notes_written_tables_and_gallery(tmp_path, faces, monkeypatch
     md = (st.results / "tables" / "t34.md").read_text()
     assert "SRGAN (MSE content): content loss 'mse'" in md and "SMOKE" in md
     # the notes say which optimizer each baseline used (run summaries) or will use (defaults)
-    assert "SRCNN optimizer used: sgd lr 0.0001, reconstruction lr 1e-05, momentum 0.9" in md
+    assert ("SRCNN optimizer used: sgd lr 0.0001, patch_extraction.0.bias lr x0.1, nonlinear_mapping.0.bias lr x0.1, "
+            "reconstruction.0.weight lr x0.1, reconstruction.0.bias lr x0.1, momentum 0.9") in md
+    assert ("SRGAN optimizer (default, not trained yet): adam lr 0.0001, betas (0.9, 0.999), D weight decay 0, "
+            "lr schedule halves") in md
     assert "URDGN optimizer used: rmsprop lr 0.001, alpha 0.9, D weight decay 0" in md
     assert "RED-Net optimizer (default, not trained yet): adam lr 0.0001" in md
     assert pd.read_csv(st.results / "tables" / "t3.csv").shape == (len(SOTA_MODELS) + 1, 19)

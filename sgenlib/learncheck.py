@@ -62,7 +62,7 @@ def train_and_score(model: str, train_images: np.ndarray, test_images: np.ndarra
 
 
 def check_models(models, recipe_options: dict, train_images, test_images, steps, width, batch_size, scale,
-                 seed: int = 0) -> list[dict]:
+                 seed: int = 0, verbose: bool = False) -> list[dict]:
     """train_and_score every model under one set of options; SRGAN (recipe 'source') starts from
     the SRResNet trained here (trained first, saved to a temporary file)."""
     rows = []
@@ -74,6 +74,8 @@ def check_models(models, recipe_options: dict, train_images, test_images, steps,
                 warm = warm or _srresnet_file(train_images, Path(tmp), kw)
                 kw["warm_start"] = warm
             rows.append(train_and_score(m, train_images, test_images, **kw))
+            if verbose:
+                print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
@@ -111,10 +113,8 @@ def main(argv=None) -> int:
     rows = []
     for recipe in a.recipe:
         opts = {"baseline_recipe": "source", "init": "source"} if recipe == "source" else OLD
-        for row in check_models(a.models, opts, train_images, test_images, a.steps, a.width, a.batch_size,
-                                tuple(a.scale)):
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+        rows += check_models(a.models, opts, train_images, test_images, a.steps, a.width, a.batch_size,
+                             tuple(a.scale), verbose=True)
     if a.out:
         Path(a.out).write_text(json.dumps(rows, indent=1))
     return 0

@@ -24,6 +24,7 @@ core: the paper's method, trained and measured; no notebook, table or widget in 
   evaluate    test-split scoring, timing, gallery
   inference   load a trained generator, restore any image
   complexity  parameters and FLOPs of the twelve models
+  learncheck  a short CPU training of a model, its test PSNR beside the degraded input's
 
 report: the stages the notebooks run and what they write
   study       a profile's folders and data; the stages (load, train, evaluate, gallery), run-folder readers
@@ -44,7 +45,7 @@ __version__ = "0.1.0"
 LAYERS: dict[str, tuple[str, ...]] = {
     "core": ("paths", "data_root", "progress", "paper", "degrade", "data", "celeba_fetch", "metrics", "archs",
              "losses", "optim", "profiles", "provenance", "runall", "speed", "train", "evaluate", "inference",
-             "complexity"),
+             "complexity", "learncheck"),
     "report": ("study", "tables", "figures", "claims", "publish", "mos.plan", "mos.storage", "mos.stats", "mos.proxy",
                "mos.report"),
     "apps": ("viewer", "mos.app", "widgets"),

@@ -170,8 +170,9 @@ def load_generator(run_dir: str | Path, device: str | torch.device = "cpu") -> n
     blob = load_weights_file(path)                 # CheckpointError naming the file if damaged
     note_read(path)
     cfg = blob["config"]
-    # runs saved before the 'resample' setting existed used the kit's pooled resampling
+    # runs saved before the 'resample' setting existed used the kit's pooled resampling, and those
+    # saved before 'baseline_recipe' the kit-v1 baselines (RED-Net at 64 feature maps, ...)
     model = build_generator(cfg["model"], in_channels=cfg["in_channels"], width=cfg["width"], gate=cfg["gate"],
-                            resample=cfg.get("resample", "pool"))
+                            resample=cfg.get("resample", "pool"), recipe=cfg.get("baseline_recipe", "kit-v1"))
     model.load_state_dict(blob["generator"])
     return model.to(device).eval()

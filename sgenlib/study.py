@@ -21,7 +21,7 @@ import torch
 
 from . import data as celeba
 from . import metrics, tables
-from .archs import MODELS, model_label
+from .archs import MODELS, model_label, model_spec
 from .data_root import describe as describe_root
 from .degrade import DEFAULT_LUMA, DegradeOptions
 from .evaluate import TestSet, evaluate, skimage_agreement, time_inference, write_gallery
@@ -135,20 +135,33 @@ def seed_runs(study: Study, model: str) -> list[tuple[int, Path]]:
 
 def train_models(study: Study, models: list[str], progress: bool = True, **overrides) -> pd.DataFrame:
     """Train (resume, or skip when finished) each model, `seeds` times when the profile asks for
-    more than one; copy losses and summaries to results."""
+    more than one; copy losses and summaries to results. A model whose spec starts from another
+    model's trained generator (SRGAN from SRResNet: ModelSpec.warm_start) gets that model's run of
+    the same seed, trained first when it is missing."""
     rows = []
     for name in models:
         for train_seed, run_dir in seed_runs(study, name):
-            summary = train(train_config(study, name, **{**overrides, "seed": train_seed}), study.train_images,
-                            run_dir, study.degrade, study.device, progress=progress,
-                            data_info=_train_data_info(study))
-            losses = (run_dir / "losses.csv").read_bytes()
-            write_text_atomic(study.out("training", f"{run_dir.name}_losses.csv"), losses)
-            write_text_atomic(study.out("training", f"{run_dir.name}_summary.json"), json.dumps(summary, indent=2))
+            summary = _train_one(study, name, train_seed, run_dir, progress, overrides)
             rows.append({k: summary.get(k) for k in ("model", "steps", "batch_size", "train_seconds",
                                                       "images_per_s_steady", "params", "content_loss", "device")}
                         | {"train_seed": train_seed})
     return pd.DataFrame(rows)
+
+
+def _train_one(study: Study, name: str, train_seed: int, run_dir: Path, progress: bool, overrides: dict) -> dict:
+    """One training of `name` (its warm-start model's run of the same seed first, when it has one)."""
+    cfg = train_config(study, name, **{**overrides, "seed": train_seed})
+    source = model_spec(name, cfg.baseline_recipe).warm_start
+    if source is not None and cfg.warm_start is None:
+        source_dir = dict(seed_runs(study, source)).get(train_seed, study.runs / f"{source}.seed{train_seed}")
+        _train_one(study, source, train_seed, source_dir, progress, {**overrides, "warm_start": None})
+        cfg.warm_start = str(source_dir / "generator.pt")
+    summary = train(cfg, study.train_images, run_dir, study.degrade, study.device, progress=progress,
+                    data_info=_train_data_info(study))
+    losses = (run_dir / "losses.csv").read_bytes()
+    write_text_atomic(study.out("training", f"{run_dir.name}_losses.csv"), losses)
+    write_text_atomic(study.out("training", f"{run_dir.name}_summary.json"), json.dumps(summary, indent=2))
+    return summary
 
 
 def _train_data_info(study: Study) -> dict:

@@ -235,8 +235,10 @@ def _describe_optim(o: dict, adversarial: bool) -> str:
     extra = {"adam": f"betas {tuple(o.get('betas', (0.9, 0.999)))}", "sgd": f"momentum {o.get('momentum', 0)}",
              "rmsprop": f"alpha {o.get('alpha', 0.99)}"}[o["name"]]
     special = "".join(f", {k} lr {v:g}" for k, v in (o.get("lr_by_module") or {}).items())
+    special += "".join(f", {k} lr x{v:g}" for k, v in (o.get("lr_mult") or {}).items())
     decay = f", D weight decay {o['d_weight_decay']:g}" if adversarial and "d_weight_decay" in o else ""
-    return f"{o['name']} lr {o['lr']:g}{special}, {extra}{decay}"
+    schedule = f", lr schedule {o['lr_schedule']}" if o.get("lr_schedule") else ""
+    return f"{o['name']} lr {o['lr']:g}{special}, {extra}{decay}{schedule}"
 
 
 def optimizer_notes(models, summaries: pd.DataFrame | None = None) -> list[str]:

@@ -58,9 +58,10 @@ from tqdm.auto import tqdm
 
 from . import data as celeba
 from . import losses
-from .archs import MODELS, build_discriminator, build_generator, forward_padded, init_weights
+from .archs import (INIT_CHOICES, MODELS, RECIPES, build_discriminator, build_generator, forward_padded,
+                    init_scheme, initialise, model_spec)
 from .degrade import DEFAULT_LUMA, LUMA, DegradeOptions, degrade_batch
-from .optim import BASELINE_OPTIM, build_optimizer, run_settings
+from .optim import BASELINE_OPTIM, build_optimizer, lr_factor, run_settings, set_lr
 from .paper import SCALES
 from .profiles import PROFILES, get_profile
 from .provenance import FolderLockedError, file_sha256, folder_lock, note_read
@@ -70,8 +71,9 @@ PROGRESS_LINE_S = 5.0   # at most one progress line on stderr per this many seco
 LOSS_COLUMNS = ["step", "scale", "loss_g", "content", "adversarial", "loss_d", "seconds"]
 SPEED_ONLY_KEYS = ("compile", "compile_backend")
 """Settings that change how fast a run goes, not what it computes (ignored when matching runs)."""
-RESUME_IGNORED_KEYS = ("ckpt_every", "log_every", "steps") + SPEED_ONLY_KEYS
-"""Settings a run may change when it resumes from a checkpoint."""
+RESUME_IGNORED_KEYS = ("ckpt_every", "log_every", "steps", "warm_start") + SPEED_ONLY_KEYS
+"""Settings a run may change when it resumes from a checkpoint (warm_start, a path, enters the
+identity as the hash of the file it names: run_identity)."""
 STEP_ORDERS = ("g_then_d", "d_then_g")
 """Order of the two updates of an adversarial step (TrainConfig.step_order); see Trainer.optimize."""
 
@@ -103,6 +105,9 @@ class TrainConfig:
     channels_last: str = "auto"         # 'auto' = on where amp 'auto' is bf16; 'on'; 'off'
     compile: bool = False               # torch.compile the generator (falls back to eager)
     compile_backend: str = "inductor"   # torch.compile backend ('inductor', 'aot_eager', ...)
+    baseline_recipe: str = "source"     # baselines as their sources trained them, or 'kit-v1' (archs.model_spec)
+    init: str = "source"                # each model's source's initialisation, or 'sgen': N(0, 0.02) for all
+    warm_start: str | None = None       # generator.pt initialising G (SRGAN: its SRResNet run; study does it)
     step_order: str = "g_then_d"        # 'g_then_d' (authors' code: G step, then D on a new fake) or
                                         # 'd_then_g' (kit v1: D step, then G step, on one fake)
     scales: list = field(default_factory=lambda: [list(s) for s in SCALES])
@@ -127,6 +132,12 @@ class TrainConfig:
         if self.resample not in ("strided", "pool") or self.d_layout not in ("authors", "kit-v1"):
             raise ValueError(f"resample must be strided|pool and d_layout authors|kit-v1; got {self.resample!r}, "
                              f"{self.d_layout!r}")
+        if self.baseline_recipe not in RECIPES or self.init not in INIT_CHOICES:
+            raise ValueError(f"baseline_recipe must be one of {RECIPES} and init one of {INIT_CHOICES}; got "
+                             f"{self.baseline_recipe!r}, {self.init!r}")
+        if self.warm_start is not None and model_spec(self.model, self.baseline_recipe).warm_start is None:
+            raise ValueError(f"{self.model} (recipe {self.baseline_recipe}) takes no warm start; got "
+                             f"warm_start={self.warm_start!r}")
         self.betas = tuple(self.betas)
         self.scales = [list(s) for s in self.scales]
 
@@ -384,7 +395,17 @@ def run_identity(cfg: TrainConfig, degrade: DegradeOptions, images, data_info: d
         if data_info and data_info.get(k):
             data[k] = data_info[k]
     body = {"data": data, "degrade": degrade.as_dict(), "config": _without(cfg.to_dict(), RESUME_IGNORED_KEYS)}
+    if cfg.warm_start is not None:
+        body["warm_start"] = warm_start_source(cfg.warm_start)
     return {"id": hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16], **body}
+
+
+def warm_start_source(path) -> dict:
+    """What a warm start loads: the generator file's SHA-256 and its run's identity id."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"warm start {path}: no such generator file (train its model first)")
+    return {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "run": (read_identity(path.parent) or {}).get("id")}
 
 
 def read_identity(out_dir: Path) -> dict | None:
@@ -495,7 +516,7 @@ class Trainer:
             raise ValueError("no training images")
         self.identity = run_identity(cfg, degrade, images, data_info)
         self.images = images.to(self.device)                 # held on the device, once
-        self.spec = MODELS[cfg.model]
+        self.spec = model_spec(cfg.model, cfg.baseline_recipe)
         # the weight on the adversarial term and where it sits: SGEN's lambda and placement, or a
         # baseline's own published weight (always on the adversarial term)
         own = self.spec.adv_weight is not None
@@ -503,11 +524,16 @@ class Trainer:
         self.lambda_on = "adversarial" if own else cfg.lambda_on
         torch.manual_seed(cfg.seed)
         c = degrade.channels
-        self.G = build_generator(cfg.model, in_channels=c, width=cfg.width, gate=cfg.gate, resample=cfg.resample)
+        self.G = build_generator(cfg.model, in_channels=c, width=cfg.width, gate=cfg.gate, resample=cfg.resample,
+                                 recipe=cfg.baseline_recipe)
         self.D = build_discriminator(cfg.model, in_channels=c, width=cfg.width, layout=cfg.d_layout)
+        self.init = init_scheme(self.spec, cfg.init)
         for m in (self.G, self.D):
             if m is not None:
-                init_weights(m)
+                initialise(m, self.init)
+        self.warm_start = self._warm_start()
+        for m in (self.G, self.D):
+            if m is not None:
                 m.to(self.device)
                 if self.channels_last:
                     m.to(memory_format=torch.channels_last)
@@ -516,11 +542,13 @@ class Trainer:
         self.optim = run_settings(self.spec, cfg)
         self.fused_adam = on_cuda and self.optim["name"] == "adam"
         self.opt_g = build_optimizer(self.G, self.optim, fused=self.fused_adam)
-        self.opt_d = (build_optimizer(self.D, {**self.optim, "lr_by_module": None}, self.optim["d_weight_decay"],
+        self.opt_d = (build_optimizer(self.D, {**self.optim, "lr_by_module": None, "lr_mult": None},
+                                      self.optim["d_weight_decay"],
                                       fused=self.fused_adam) if self.D is not None else None)
         self._d_params = list(self.D.parameters()) if self.D is not None else []
         self.content_fn, self.content_name = self._content_loss()
         self.step, self.elapsed, self.last_losses = 0, 0.0, None
+        self.gate_counts = {"d_skipped": 0, "g_skipped": 0}
         self._zero = torch.zeros((), device=self.device)
         self._gen = torch.Generator(device=self.device)
         self.compiled = self.compiled_d = None               # the CompiledWithFallbacks, when asked for
@@ -567,7 +595,28 @@ class Trainer:
                 b.copy_(flat[offset:offset + b.numel()].view_as(b))
                 offset += b.numel()
 
+    def _warm_start(self) -> dict | None:
+        """Load cfg.warm_start (a generator.pt of the spec's warm_start model) into G before step 0
+        (a resumed run then overwrites G from its checkpoint); None when there is none."""
+        if self.spec.warm_start is None:
+            return None
+        if self.cfg.warm_start is None:
+            warnings.warn(f"{self.cfg.model} is trained from a {self.spec.warm_start} run by its source, but no "
+                          "warm_start was given: G starts from its initialisation (study.train_models gives it)",
+                          stacklevel=3)
+            return None
+        blob = load_weights_file(self.cfg.warm_start)
+        theirs = blob.get("config") or {}
+        if theirs.get("model") != self.spec.warm_start or theirs.get("width") != self.cfg.width:
+            raise ValueError(f"warm start {self.cfg.warm_start} holds {theirs.get('model')} at width "
+                             f"{theirs.get('width')}; {self.cfg.model} needs {self.spec.warm_start} at width "
+                             f"{self.cfg.width}")
+        self.G.load_state_dict(blob["generator"])
+        return {"path": str(self.cfg.warm_start), **self.identity["warm_start"]}
+
     def _content_loss(self):
+        if self.spec.content_loss == "caffe_euclidean":
+            return losses.caffe_euclidean, "caffe_euclidean"
         if self.spec.content_loss == "vgg":
             from .archs.vgg import make_content_loss
             fn, name = make_content_loss(prefer_vgg=True)
@@ -717,6 +766,8 @@ class Trainer:
         if self.D is None:
             loss_g, content, adv = self._g_step(fake, target)
             return torch.stack([loss_g, content, adv, self._zero])
+        if self.spec.gate_margin is not None:
+            return self._gated_step(fake, target)
         if self.cfg.step_order == "d_then_g":
             loss_d = self._d_step(target, fake.detach())
             loss_g, content, adv = self._g_step(fake, target)
@@ -739,9 +790,34 @@ class Trainer:
         self.opt_d.step()
         return loss_d.detach().float()
 
-    def _g_step(self, fake: torch.Tensor, target: torch.Tensor):
+    def _gated_step(self, fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """URDGN's step (its released training script): D's errors on real and fake (D before its
+        update) decide, by losses.gan_gating, whether D and then G are updated (one host sync;
+        the errors are averaged over ranks first, so all ranks decide alike)."""
+        self._sync_d_buffers()
+        with self._autocast():
+            real_logits, fake_logits = self.D_run(target), self.D_run(fake.detach())
+        err_r = losses.adversarial_loss(real_logits)                  # BCE(D(real), 1)
+        err_f = losses.adversarial_loss(-fake_logits)                # BCE(D(fake), 0)
+        errs = torch.stack([err_r.detach(), err_f.detach()])
+        if self.world > 1:
+            dist.all_reduce(errs)
+            errs = errs / self.world
+        update_d, update_g = losses.gan_gating(*errs.tolist(), self.spec.gate_margin)
+        self.gate_counts["d_skipped"] += not update_d
+        self.gate_counts["g_skipped"] += not update_g
+        loss_d = err_r + err_f
+        if update_d:
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.opt_d.step()
+        loss_g, content, adv = self._g_step(fake, target, update=update_g)
+        return torch.stack([loss_g, content, adv, loss_d.detach().float()])
+
+    def _g_step(self, fake: torch.Tensor, target: torch.Tensor, update: bool = True):
         """One G step on content + weighted adversarial loss, eq. (11); returns the detached
-        (loss_g, content, adversarial) (adversarial 0 for MSE-only models)."""
+        (loss_g, content, adversarial) (adversarial 0 for MSE-only models). update=False computes
+        the losses only (URDGN's gating)."""
         adversarial = None
         if self.D is not None:
             # gradients flow through D to G only; D itself runs unwrapped (no DDP hooks to fire)
@@ -756,13 +832,20 @@ class Trainer:
         with self._autocast():
             content = self.content_fn(fake, target)
         loss_g = losses.generator_loss(content.float(), adversarial, self.adv_weight, self.lambda_on)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
+        if update:
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            self.opt_g.step()
         adv = adversarial.detach().float() if adversarial is not None else self._zero
         return loss_g.detach().float(), content.detach().float(), adv
 
     def train_step(self, step: int) -> tuple[tuple[int, int], torch.Tensor]:
+        schedule = self.optim.get("lr_schedule")
+        if schedule is not None:                     # a function of the step: resume takes the same lr
+            factor = lr_factor(schedule, step, self.cfg.steps)
+            for opt in (self.opt_g, self.opt_d):
+                if opt is not None:
+                    set_lr(opt, factor)
         scale, inp, target = self.make_batch(step)
         return scale, self.optimize(inp, target)
 
@@ -943,7 +1026,10 @@ class Trainer:
             "content_loss": self.content_name,
             "adversarial": self.spec.adversarial,
             "adv_weight": self.adv_weight, "lambda_on": self.lambda_on, "optimizer": self.optim,
-            "step_order": self.cfg.step_order if self.D is not None else None,
+            "step_order": (("d_then_g (URDGN gating)" if self.spec.gate_margin is not None else self.cfg.step_order)
+                           if self.D is not None else None),
+            "recipe": self.cfg.baseline_recipe, "init": self.init, "warm_start": self.warm_start,
+            "gating_this_process": dict(self.gate_counts) if self.spec.gate_margin is not None else None,
             "params": sum(p.numel() for p in self.G.parameters()),
             "config": self.cfg.to_dict(), "degrade": self.degrade.as_dict(), "torch": torch.__version__,
             "identity": self.identity["id"], "train_data": self.identity["data"],
@@ -1087,6 +1173,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--d-layout", choices=["authors", "kit-v1"], help="SGEN-family discriminator (default authors)")
     p.add_argument("--baseline-optim", choices=list(BASELINE_OPTIM), help="baselines' optimizer (default own)")
     p.add_argument("--lambda-on", choices=list(losses.LAMBDA_PLACEMENTS))
+    p.add_argument("--recipe", choices=list(RECIPES), help="baselines as their sources trained them (default "
+                   "source) or kit-v1")
+    p.add_argument("--init", choices=list(INIT_CHOICES), help="each model's source's initialisation (default "
+                   "source) or sgen (N(0, 0.02) for all)")
+    p.add_argument("--warm-start", help="generator.pt that initialises G (SRGAN: its SRResNet run)")
     p.add_argument("--step-order", choices=list(STEP_ORDERS),
                    help="g_then_d (authors' code, default) or d_then_g (kit v1)")
     p.add_argument("--amp", choices=["auto", "bf16", "off"])
@@ -1134,6 +1225,7 @@ def _main(argv: list[str] | None = None) -> int:
                      ckpt_every=args.ckpt_every, log_every=args.log_every, gate=args.gate,
                      resample=args.resample, d_layout=args.d_layout, baseline_optim=args.baseline_optim,
                      lambda_on=args.lambda_on, step_order=args.step_order, amp=args.amp,
+                     baseline_recipe=args.recipe, init=args.init, warm_start=args.warm_start,
                      channels_last=args.channels_last,
                      compile_backend=args.compile_backend)
         cfg = TrainConfig.from_profile(prof, args.model, seed=args.seed, compile=args.compile, **given)

@@ -196,8 +196,9 @@ def test_rednet_layer_count(n_layers):
 def test_rednet_default_width():
     model = REDNet()
     assert model.n_layers == 30                                   # RED30, the paper's main model
-    assert model.encoder[0][0].out_channels == 64                 # the paper's text (released model: 128)
-    assert REDNet(features=128, n_layers=10).encoder[0][0].out_channels == 128
+    assert model.encoder[0][0].out_channels == 128                # the released model definition
+    assert REDNet(features=64, n_layers=10).encoder[0][0].out_channels == 64     # kit v1
+    assert REDNet(width=0.25).encoder[0][0].out_channels == 32
 
 
 @pytest.mark.parametrize("name", list(BASELINE_DISCRIMINATORS))

@@ -11,8 +11,9 @@ Every baseline file builds its layers from the helpers here, so no model file re
 - :class:`GlobalAvgPool` turns a feature map of any size into a (B, C) vector, which is how every
   baseline discriminator here accepts all six input scales.
 
-Weights keep PyTorch's default initialisation everywhere (none of the baselines' papers is
-reproduced at that level of detail here).
+The layers here keep PyTorch's default initialisation; the trainer then initialises each model
+by its source's scheme (ModelSpec.init, sgenlib.archs.initialise; docs/protocol.md#baselines):
+N(0, 0.001) for SRCNN, PyTorch's default for the other baselines, N(0, 0.02) for the SGEN family.
 """
 from __future__ import annotations
 
@@ -99,17 +100,21 @@ class OutputRange(nn.Module):
     'tanh' (default everywhere): smooth, gradients everywhere, as SGEN's own generator ends.
     'clamp': hard ``torch.clamp(x, -1, 1)``; exact identity inside the range, but pixels pushed
     outside the range get no gradient.
+    'linear': the identity while training (a linear last layer, as SRCNN's Caffe release trains),
+    clamped to [-1, 1] in eval mode.
     """
 
     def __init__(self, mode: str = "tanh"):
         super().__init__()
-        if mode not in ("tanh", "clamp"):
-            raise ValueError(f"output mode must be 'tanh' or 'clamp', got {mode!r}")
+        if mode not in ("tanh", "clamp", "linear"):
+            raise ValueError(f"output mode must be 'tanh', 'clamp' or 'linear', got {mode!r}")
         self.mode = mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.mode == "tanh":
             return torch.tanh(x)
+        if self.mode == "linear" and self.training:
+            return x
         return torch.clamp(x, -1.0, 1.0)
 
     def extra_repr(self) -> str:

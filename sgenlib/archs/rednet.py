@@ -3,27 +3,27 @@
 Original: X.-J. Mao, C. Shen, Y.-B. Yang, "Image Restoration Using Very Deep Convolutional
 Encoder-Decoder Networks with Symmetric Skip Connections", NIPS 2016 (arXiv 1603.09056).
 RED-Net is a chain of 3x3 convolutions (the encoder) followed by the same number of 3x3
-deconvolutions (the decoder), 64 feature maps, stride 1, ReLU after every layer, and skip
+deconvolutions (the decoder), ``features`` feature maps, stride 1, ReLU after every layer, and skip
 connections passed every two layers from a conv feature map to its mirrored deconv feature map,
 where they are added before the ReLU. RED30 (15 + 15 layers) is its main model; for denoising
 and super-resolution it is applied to an image at the target size, so it fits this task as is.
 
-Width: the paper's text gives 64 feature maps per layer; the authors' released Caffe model
-definition uses 128. By the kit's rule (the paper where it speaks) ``features`` = 64 is the default
-and ``features=128`` builds the released model's width. Depth: RED30 (``n_layers=30``), the
+Width: the authors' released Caffe model definition uses 128 feature maps per 3x3 layer, the
+default here (``features=128``); ``features=64`` is the kit's earlier width, a reading of the
+paper's text that could not be checked against it (docs/protocol.md#baselines). Depth: RED30 (``n_layers=30``), the
 paper's main model; RED10 / RED20 are ``n_layers=10`` / ``20``.
 
 This implementation (``n_layers`` = 30 by default, must be even; n = n_layers / 2):
-- encoder: conv_1 .. conv_n (first maps C -> 64, the rest 64 -> 64), each + ReLU; write
+- encoder: conv_1 .. conv_n (first maps C -> F, the rest F -> F; F = features), each + ReLU; write
   x_0 = input and x_k = output of conv_k.
 - decoder: deconv_1 .. deconv_n (nn.ConvTranspose2d 3x3, stride 1, padding 1); deconv_j's output
   has the shape of x_(n-j), its mirror. Skips come from every second conv feature map,
   x_2, x_4, ..., (the even k with 0 < k < n): deconv_j's output + x_(n-j), then ReLU. Other
   deconvs are followed by ReLU alone.
-- the last deconv (64 -> C) gets the input-to-output skip (residual learning, x_0 = input) and
+- the last deconv (F -> C) gets the input-to-output skip (residual learning, x_0 = input) and
   no ReLU; then tanh (``output="tanh"``, default) keeps the output in [-1, 1], so the residual is
   learned in pre-tanh units. ``output="clamp"`` keeps the original linear sum and clamps.
-- ``width`` multiplies the ``features`` (64) feature maps. ``size_multiple`` = 1 (stride 1 throughout).
+- ``width`` multiplies the ``features`` (128) feature maps. ``size_multiple`` = 1 (stride 1 throughout).
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class REDNet(ImageGenerator):
         n_layers: int = 30,
         skip_every: int = 2,
         output: str = "tanh",
-        features: int = 64,
+        features: int = 128,
     ):
         super().__init__(in_channels)
         if n_layers < 2 or n_layers % 2:

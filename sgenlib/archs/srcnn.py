@@ -13,6 +13,11 @@ Adapted to this task:
   [-1, 1] like every other generator of this kit; tanh has no parameters, so the parameter count
   is the original one (for 1 channel at width 1: 5,248 + 2,080 + 801 = 8,129).
   ``output="clamp"`` keeps the original linear layer and only clamps to [-1, 1].
+- ``data_range="unit"`` runs the network on [0, 1] pixels, as SRCNN's Caffe release: it reads
+  (x + 1) / 2 and its output y (in [0, 1] units) is returned as 2 y - 1; with ``output="linear"``
+  (linear while training, clamped in eval) and the 'caffe_euclidean' loss this is the release's
+  training exactly (the recipe 'source' of sgenlib.archs.MODELS). ``data_range="signed"`` (kit v1)
+  runs it on the [-1, 1] pixels directly.
 - ``width`` multiplies the 64 / 32 filter counts; 'gray' (1 channel) is the default, as in
   SRCNN's own Y-channel experiments.
 """
@@ -35,8 +40,12 @@ class SRCNN(ImageGenerator):
         kernel_sizes: tuple[int, int, int] = (9, 1, 5),
         filters: tuple[int, int] = (64, 32),
         output: str = "tanh",
+        data_range: str = "signed",
     ):
         super().__init__(in_channels)
+        if data_range not in ("signed", "unit"):
+            raise ValueError(f"data_range must be 'signed' or 'unit', got {data_range!r}")
+        self.unit = data_range == "unit"
         k1, k2, k3 = kernel_sizes
         n1, n2 = (scaled(f, width) for f in filters)
         self.patch_extraction = conv_block(in_channels, n1, k1, act="relu")
@@ -46,4 +55,7 @@ class SRCNN(ImageGenerator):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)
-        return self.out(self.reconstruction(self.nonlinear_mapping(self.patch_extraction(x))))
+        if self.unit:
+            x = (x + 1) / 2
+        y = self.reconstruction(self.nonlinear_mapping(self.patch_extraction(x)))
+        return self.out(2 * y - 1 if self.unit else y)

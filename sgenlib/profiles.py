@@ -3,9 +3,9 @@
 smoke      CPU, tiny widths, a handful of images and steps: checks every stage end to end in minutes.
            Its outputs are marked "smoke" wherever they appear; its numbers say nothing about SGEN.
 cpu        the whole study on a 2-core CPU with a native bf16 unit in about an hour: width x0.25,
-           batch 16, bf16 autocast + channels_last (sgenlib.speed), 10,000 official-split
-           training faces, 300 test faces; the step count was sized by
-           scripts/size_gpu_quick.py on such a machine (docs/protocol.md#profiles).
+           batch 4, 2,000 steps, bf16 autocast + channels_last (sgenlib.speed), 10,000
+           official-split training faces, 200 test faces; sized by scripts/size_gpu_quick.py from
+           measured step times on such a machine (docs/protocol.md#profiles).
 gpu-quick  the whole study (twelve trainings and their evaluations) sized to fit about 9 minutes
            on one H100/H200: paper widths, official partition of whatever images are given,
            1,000 steps at batch 64 (0.2% of the paper's 500,000 steps).
@@ -28,10 +28,10 @@ PROFILES: dict[str, dict] = {
         "timing_repeats": 2, "device": "auto", "seeds": 1,
     },
     "cpu": {
-        "split_mode": "official", "limit": {"train": 10_000, "val": 100, "test": 300},
-        "steps": 600, "batch_size": 16, "width": 0.25, "ckpt_every": 200, "log_every": 25,
+        "split_mode": "official", "limit": {"train": 10_000, "val": 100, "test": 200},
+        "steps": 2000, "batch_size": 4, "width": 0.25, "ckpt_every": 250, "log_every": 50,
         "eval_batch": 50, "metric_backend": "torch", "gallery_images": 4, "mos_set_per_scale": 8,
-        "timing_repeats": 10, "device": "cpu", "seeds": 1,
+        "timing_repeats": 3, "device": "cpu", "seeds": 1,
     },
     "gpu-quick": {
         "split_mode": "official", "limit": {"train": None, "val": 200, "test": 600},

@@ -59,7 +59,8 @@ from sgenlib.optim import build_optimizer  # noqa: E402
 from sgenlib.paper import SCALES, scale_name  # noqa: E402
 from sgenlib.provenance import git_commit  # noqa: E402
 from sgenlib.tables import markdown_table  # noqa: E402
-from sgenlib.speed import CompiledWithFallback, cpu_bf16_unit, cpu_model, cuda_graph_or_none, cudnn_benchmark  # noqa: E402
+from sgenlib.hostinfo import cpu_model  # noqa: E402
+from sgenlib.speed import CompiledWithFallback, cpu_bf16_unit, cuda_graph_or_none, cudnn_benchmark  # noqa: E402
 from sgenlib.train import TrainConfig, Trainer, device_name, step_seed, train_precision  # noqa: E402
 
 try:

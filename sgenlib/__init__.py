@@ -6,6 +6,7 @@ tests/test_layers.py checks every import of every module).
 
 core: the paper's method, trained and measured; no notebook, table or widget in sight
   paths       where relative paths point (the checkout's root)
+  hostinfo    the CPU's model name and feature flags, without torch
   data_root   where CelebA is: parameter, $CELEBA_ROOT, the root saved by --data, data/celeba
   progress    the kit's progress: tqdm bars, or plain stderr lines under run_all.sh
   paper       the paper's numbers (Tables 1-5), scales, model groups and the one model order
@@ -32,6 +33,7 @@ report: the stages the notebooks run and what they write
   figures     metric-vs-scale, training curves, restoration grids
   claims      the paper's claims decided by paired tests
   publish     a results folder made fit to commit: portable paths, no file too big
+  summary     a finished study's headline numbers read back from its files (the README's Results)
   mos.plan, mos.storage, mos.stats, mos.proxy, mos.report
               the MOS study without widgets: rating plan, rating files, statistics, PIQE proxy, outputs
 
@@ -43,10 +45,10 @@ apps: the JupyterLab widgets
 __version__ = "0.1.0"
 
 LAYERS: dict[str, tuple[str, ...]] = {
-    "core": ("paths", "data_root", "progress", "paper", "degrade", "data", "celeba_fetch", "metrics", "archs",
+    "core": ("paths", "hostinfo", "data_root", "progress", "paper", "degrade", "data", "celeba_fetch", "metrics", "archs",
              "losses", "optim", "profiles", "provenance", "runall", "speed", "train", "evaluate", "inference",
              "complexity", "learncheck"),
-    "report": ("study", "tables", "figures", "claims", "publish", "mos.plan", "mos.storage", "mos.stats", "mos.proxy",
+    "report": ("study", "tables", "figures", "claims", "publish", "summary", "mos.plan", "mos.storage", "mos.stats", "mos.proxy",
                "mos.report"),
     "apps": ("viewer", "mos.app", "widgets"),
 }

@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .hostinfo import cpu_model
+
 READS_ENV = "SGEN_STAGE_READS"
 """run_all.sh names a file here; sgenlib appends to it every checkpoint / generator a stage reads."""
 
@@ -73,13 +75,14 @@ def git_commit(cwd: str | Path = ".") -> dict:
 
 def device_info() -> dict:
     import torch
-    info = {"torch": torch.__version__, "python": platform.python_version(), "host_cpu": platform.machine()}
+    info = {"torch": torch.__version__, "python": platform.python_version(), "host_cpu": platform.machine(),
+            "cpu_model": cpu_model()}
     if torch.cuda.is_available():
         info["device"] = torch.cuda.get_device_name(0)
         info["cuda"] = torch.version.cuda
         info["gpus"] = torch.cuda.device_count()
     else:
-        info["device"] = f"cpu ({torch.get_num_threads()} threads)"
+        info["device"] = f"cpu ({cpu_model() or platform.machine()}, {torch.get_num_threads()} threads)"
     return info
 
 

@@ -27,6 +27,8 @@ from typing import Callable, Iterable
 import torch
 import torch.nn as nn
 
+from .hostinfo import cpu_flags
+
 
 @contextlib.contextmanager
 def cudnn_benchmark(enabled: bool):
@@ -43,32 +45,6 @@ CPU_BF16_FLAGS = (("amx_bf16", "AMX-BF16"), ("avx512_bf16", "AVX512-BF16"))
 """/proc/cpuinfo flags of the x86 units that compute bf16 dot products natively, best first.
 oneDNN runs bf16 convolutions on them at about 2x (AVX512-BF16) to 8x (AMX) the fp32 rate; on a
 CPU without either, bf16 is emulated and slower than fp32."""
-
-
-def _cpuinfo() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
-def cpu_flags(cpuinfo: str | None = None) -> set[str]:
-    """The 'flags' of /proc/cpuinfo (or of the given text); empty where there is no such file."""
-    cpuinfo = _cpuinfo() if cpuinfo is None else cpuinfo
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            return set(line.partition(":")[2].split())
-    return set()
-
-
-def cpu_model(cpuinfo: str | None = None) -> str | None:
-    """The CPU's 'model name' in /proc/cpuinfo (or the given text), None where there is none."""
-    cpuinfo = _cpuinfo() if cpuinfo is None else cpuinfo
-    for line in cpuinfo.splitlines():
-        if line.startswith("model name"):
-            return line.partition(":")[2].strip() or None
-    return None
 
 
 def cpu_bf16_unit(cpuinfo: str | None = None) -> str | None:

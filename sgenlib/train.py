@@ -65,7 +65,8 @@ from .optim import BASELINE_OPTIM, build_optimizer, lr_factor, run_settings, set
 from .paper import SCALES
 from .profiles import PROFILES, get_profile
 from .provenance import FolderLockedError, file_sha256, folder_lock, note_read
-from .speed import cpu_bf16_unit, cpu_model, cudnn_benchmark, fast_precision
+from .hostinfo import cpu_model
+from .speed import cpu_bf16_unit, cudnn_benchmark, fast_precision
 
 PROGRESS_LINE_S = 5.0   # at most one progress line on stderr per this many seconds (plus the last step)
 LOSS_COLUMNS = ["step", "scale", "loss_g", "content", "adversarial", "loss_d", "seconds"]

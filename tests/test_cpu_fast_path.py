@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sgenlib import speed
+from sgenlib import hostinfo, speed
 from sgenlib import evaluate as ev
 from sgenlib.train import TrainConfig, Trainer, train_precision
 
@@ -19,8 +19,8 @@ def test_native_bf16_unit_from_cpu_flags():
     assert speed.cpu_bf16_unit(ZEN4) == "AVX512-BF16"
     assert speed.cpu_bf16_unit(OLD_X86) is None
     assert speed.cpu_bf16_unit("") is None
-    assert speed.cpu_model(ZEN4) == "AMD EPYC 9R14"
-    assert speed.cpu_model("flags\t: avx2\n") is None
+    assert hostinfo.cpu_model(ZEN4) == "AMD EPYC 9R14"
+    assert hostinfo.cpu_model("flags\t: avx2\n") is None
 
 
 @pytest.mark.parametrize("unit, expected", [("AVX512-BF16", (True, True)), (None, (False, False))])

@@ -49,7 +49,10 @@ LOSS_RTOL = 1e-5
 
 
 def cfg(model="SGEN-MSE", **kw):
-    base = dict(steps=4, batch_size=4, width=0.0625, ckpt_every=2, log_every=1, seed=5)
+    """fp32 (amp off): DDP and one process are compared at fp32's bounds, on any CPU (bf16 is the
+    default on a CPU with a native bf16 unit)."""
+    base = dict(steps=4, batch_size=4, width=0.0625, ckpt_every=2, log_every=1, seed=5, amp="off",
+                channels_last="off")
     base.update(kw)
     return TrainConfig(model=model, **base)
 

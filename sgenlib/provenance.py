@@ -86,6 +86,24 @@ def device_info() -> dict:
     return info
 
 
+def remove_temporaries(folder: str | Path, recursive: bool = False) -> list[Path]:
+    """Delete the .<name>.tmp<PID> files that a killed or disk-full writer left in `folder` (and in
+    every folder below it when `recursive`). Call it holding the folder's lock: no live writer owns
+    them then. Returns what was removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    gone = []
+    for p in (folder.rglob if recursive else folder.glob)(".*.tmp*"):
+        if p.is_file() and not p.name.endswith(".lock"):
+            try:
+                p.unlink()
+                gone.append(p)
+            except OSError:
+                pass
+    return gone
+
+
 def file_sha256(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

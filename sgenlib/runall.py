@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from .profiles import check_overrides
+from .provenance import remove_temporaries
 
 
 class RunAllError(ValueError):
@@ -162,20 +163,6 @@ def failure_line(executed: str | Path) -> str:
     return ""
 
 
-def remove_temporaries(folder: str | Path) -> list[Path]:
-    """Delete the .<name>.tmp<PID> files a failed or killed writer left anywhere under `folder`
-    (run_all.sh calls it holding the results lock, so no live writer owns them)."""
-    gone = []
-    for p in Path(folder).rglob(".*.tmp*"):
-        if p.is_file() and not p.name.endswith(".lock"):
-            try:
-                p.unlink()
-                gone.append(p)
-            except OSError:
-                pass
-    return gone
-
-
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     action, args = (argv[0], argv[1:]) if argv else ("", [])
@@ -192,7 +179,7 @@ def main(argv=None) -> int:
             if line:
                 print(line)
         elif action == "cleanup":
-            for p in remove_temporaries(args[0]):
+            for p in remove_temporaries(args[0], recursive=True):
                 print(f"run_all.sh: removed the temporary {p} a failed writer left", file=sys.stderr)
         else:
             print(__doc__, file=sys.stderr)

@@ -64,7 +64,7 @@ from .degrade import DEFAULT_LUMA, LUMA, DegradeOptions, degrade_batch
 from .optim import BASELINE_OPTIM, build_optimizer, lr_factor, run_settings, set_lr
 from .paper import SCALES
 from .profiles import PROFILES, get_profile
-from .provenance import FolderLockedError, file_sha256, folder_lock, note_read
+from .provenance import FolderLockedError, file_sha256, folder_lock, note_read, remove_temporaries
 from .hostinfo import cpu_model
 from .speed import cpu_bf16_unit, cudnn_benchmark, fast_precision
 
@@ -252,20 +252,6 @@ def atomic_torch_save(obj, path: Path) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
-
-
-def remove_temporaries(folder: Path) -> list[Path]:
-    """Delete the .<name>.tmp<PID> files a killed or disk-full writer left in `folder` (call it
-    holding the folder's lock: no live writer owns them then)."""
-    gone = []
-    if Path(folder).is_dir():
-        for p in Path(folder).glob(".*.tmp*"):
-            try:
-                p.unlink()
-                gone.append(p)
-            except OSError:
-                pass
-    return gone
 
 
 def load_weights_file(path: Path, map_location="cpu") -> dict:

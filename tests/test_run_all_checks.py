@@ -141,5 +141,5 @@ def test_cleanup_removes_temporaries_left_anywhere_in_results(tmp_path):
         p.write_bytes(b"")
     keep = tmp_path / "eval" / "SGEN.csv"
     keep.write_text("x\n")
-    assert sorted(R.remove_temporaries(tmp_path)) == sorted(left)
+    assert sorted(R.remove_temporaries(tmp_path, recursive=True)) == sorted(left)
     assert keep.is_file() and not any(p.exists() for p in left)

@@ -121,18 +121,13 @@ profile's 4 steps every restoration is a flat gray field with nearly identical P
 docs/protocol.md#profiles)."""
 
 
-def training_budget(profile: dict, gflops_per_image: float | None = None,
-                    paper_gflops_per_image: float | None = None) -> dict:
-    """What a profile's training is, beside the paper's: steps, batch, images seen, width and the
-    fraction of the paper's training (500,000 steps at batch 64) in images seen and, when the
-    FLOPs per training image at this width and at paper width are given, in compute."""
+def training_budget(profile: dict) -> dict:
+    """What a profile's (or a run's) training is beside the paper's: steps, batch, images seen and
+    their fraction of the paper's 500,000 steps at batch 64."""
     seen = profile["steps"] * profile["batch_size"]
-    out = {"steps": profile["steps"], "batch_size": profile["batch_size"], "width": profile["width"],
-           "images_seen": seen, "paper_images_seen": PAPER_STEPS * PAPER_BATCH,
-           "fraction_of_paper_images": seen / (PAPER_STEPS * PAPER_BATCH)}
-    if gflops_per_image and paper_gflops_per_image:
-        out["fraction_of_paper_compute"] = out["fraction_of_paper_images"] * gflops_per_image / paper_gflops_per_image
-    return out
+    return {"steps": profile["steps"], "batch_size": profile["batch_size"], "images_seen": seen,
+            "paper_images_seen": PAPER_STEPS * PAPER_BATCH,
+            "fraction_of_paper_images": seen / (PAPER_STEPS * PAPER_BATCH)}
 
 
 def short_run_note(profile: dict) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .paper import N_STUDY_MODELS, PAPER_BATCH, PAPER_STEPS, paper_n_study, paper_results, sort_models
+from .paper import N_STUDY_MODELS, paper_n_study, paper_results, sort_models
+from .profiles import training_budget as run_budget
 from .tables import markdown_table
 
 
@@ -49,9 +50,10 @@ def training_budget(results: str | Path) -> pd.DataFrame:
     rows = []
     for path in sorted(Path(results, "training").glob("*_summary.json")):
         s = json.loads(path.read_text())
-        seen = s["steps"] * s["batch_size"]
-        rows.append({"model": s["model"], "steps": s["steps"], "batch_size": s["batch_size"], "images_seen": seen,
-                     "of_paper_images": seen / (PAPER_STEPS * PAPER_BATCH), "train_seconds": s.get("train_seconds"),
+        b = run_budget(s)
+        rows.append({"model": s["model"], "steps": s["steps"], "batch_size": s["batch_size"],
+                     "images_seen": b["images_seen"], "of_paper_images": b["fraction_of_paper_images"],
+                     "train_seconds": s.get("train_seconds"),
                      "images_per_s": s.get("images_per_s_steady"), "precision": s.get("precision"),
                      "device": s.get("device")})
     df = pd.DataFrame(rows)

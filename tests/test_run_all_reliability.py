@@ -94,6 +94,15 @@ def _cmdline(pid):
         return ""
 
 
+def _kill_tree(pid):
+    """SIGKILL `pid` and every descendant still there (a test's clean-up)."""
+    for p in [pid, *_tree(pid)]:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def _alive(pid):
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -133,11 +142,7 @@ def test_second_run_all_stops_and_kill_9_ends_the_notebook(tmp_path, celeba_dir)
             time.sleep(0.2)
         assert not [(p, _cmdline(p)) for p in tree if _alive(p)]
     finally:
-        for p in [first.pid, *_tree(first.pid)]:
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        _kill_tree(first.pid)
 
 
 def test_ctrl_c_under_timeout_says_interrupted(tmp_path, celeba_dir):
@@ -156,11 +161,7 @@ def test_ctrl_c_under_timeout_says_interrupted(tmp_path, celeba_dir):
         os.killpg(first.pid, signal.SIGINT)                            # the terminal's Ctrl-C
         out, err = first.communicate(timeout=60)
     finally:
-        for p in [first.pid, *_tree(first.pid)]:
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        _kill_tree(first.pid)
     assert "run_all.sh: interrupted (INT) during 01_data_prep; its notebook was stopped." in err, err[-3000:]
     assert "Exception ignored" not in err and "SystemExit" not in err, err[-3000:]
     assert first.returncode == 130

@@ -55,10 +55,9 @@ if str(REPO) not in sys.path:
 from sgenlib import data as celeba  # noqa: E402
 from sgenlib.archs import MODELS, forward_padded  # noqa: E402
 from sgenlib.degrade import DegradeOptions, degrade_batch  # noqa: E402
-from sgenlib.optim import build_optimizer  # noqa: E402
 from sgenlib.paper import SCALES, scale_name  # noqa: E402
 from sgenlib.provenance import git_commit  # noqa: E402
-from sgenlib.tables import markdown_table  # noqa: E402
+from sgenlib.markdown import markdown_table  # noqa: E402
 from sgenlib.hostinfo import cpu_model  # noqa: E402
 from sgenlib.speed import CompiledWithFallback, cpu_bf16_unit, cuda_graph_or_none, cudnn_benchmark  # noqa: E402
 from sgenlib.train import TrainConfig, Trainer, device_name, step_seed, train_precision  # noqa: E402
@@ -197,17 +196,14 @@ class NaiveTrainer(Trainer):
     cfg must say amp='off', channels_last='off'. Call start_phase(first_step, scales) before a
     phase's steps: its batches are then taken from the loader in step order."""
 
+    allow_fused = False                      # the model's own optimizer settings (sgenlib.optim), never fused
+
     def __init__(self, cfg: TrainConfig, source: celeba.CelebA, names: list[str], degrade: DegradeOptions,
                  device, out_dir, workers: int = None):
         placeholder = np.zeros((1, degrade.channels, *celeba.CELEBA_SIZE), np.uint8)   # never sampled
         super().__init__(cfg, placeholder, out_dir, degrade, device, progress=False)
         self.dataset = FaceDataset(source, names, degrade)
         self.workers = NAIVE_WORKERS if workers is None else workers
-        # the model's own optimizer settings (sgenlib.optim), never fused
-        self.opt_g = build_optimizer(self.G, self.optim)
-        if self.D is not None:
-            self.opt_d = build_optimizer(self.D, {**self.optim, "lr_by_module": None}, self.optim["d_weight_decay"])
-        self.fused_adam = False
         self.cudnn_benchmark = False         # the caller's setting (--cudnn-benchmark) is left in force
         self._batches, self._next = None, None
 
@@ -223,7 +219,8 @@ class NaiveTrainer(Trainer):
     def end_phase(self) -> None:
         self._batches = None
 
-    def make_batch(self, step: int):
+    def make_batch(self, step: int, scale=None):
+        """The loader's batch of `step`; its scale was planned by start_phase (`scale` is that one)."""
         if self._batches is None or step != self._next:
             raise RuntimeError(f"NaiveTrainer: step {step} asked for, the loader is at {self._next} "
                                "(call start_phase first)")
@@ -263,14 +260,13 @@ def time_training(trainer: Trainer, scales, clock: Clock, warmup: int, steps: in
     if isinstance(trainer, NaiveTrainer):
         trainer.start_phase(first_step, scales)
 
-    def plan(k):          # the fast trainer draws its scale from cfg.scales; the naive loader cycles alike
-        trainer.cfg.scales = [list(scales[(k - first_step) % len(scales)])]
+    def scale_of(k):      # cycled in step order; the naive loader was planned alike by start_phase
+        return tuple(scales[(k - first_step) % len(scales)])
     step, n_warm = first_step, max(len(scales), warmup)
     clock.sync()
     t = time.perf_counter()
     for _ in range(n_warm):
-        plan(step)
-        trainer.train_step(step)
+        trainer.train_step(step, scale_of(step))
         step += 1
     clock.sync()
     est = (time.perf_counter() - t) / n_warm
@@ -284,8 +280,7 @@ def time_training(trainer: Trainer, scales, clock: Clock, warmup: int, steps: in
         clock.sync()
         t0 = time.perf_counter()
         for _ in range(n):
-            plan(step)
-            trainer.train_step(step)
+            trainer.train_step(step, scale_of(step))
             step += 1
         clock.sync()
         rates.append(n * trainer.cfg.batch_size / (time.perf_counter() - t0))
@@ -406,11 +401,10 @@ class Pipeline:
         off = not_mine_bytes / 2**20 if dev.type == "cuda" else 0.0
         reset_peak(dev)
         self.t.G.train()
-        self.t.cfg.scales = [list(SCALES[-1])]
         if isinstance(self.t, NaiveTrainer):
             self.t.start_phase(self.next_step, [SCALES[-1]])
         with self.numerics():
-            self.t.train_step(self.next_step)
+            self.t.train_step(self.next_step, SCALES[-1])
         if isinstance(self.t, NaiveTrainer):
             self.t.end_phase()
         self.next_step += 1
@@ -467,10 +461,9 @@ def model_gflops(model: str, args, images_dev: torch.Tensor, degrade: DegradeOpt
     t = Trainer(cfg, images_dev[:4], Path(tmp) / "flops", degrade, device, progress=False)
     per_scale = {}
     for k, scale in enumerate(SCALES):
-        t.cfg.scales = [list(scale)]
         counter = FlopCounterMode(display=False)
         with counter:
-            t.train_step(k + 1)
+            t.train_step(k + 1, scale)
         per_scale[scale_name(scale)] = counter.get_total_flops() / 1e9
     g = t.G.eval()
     x = torch.zeros(1, degrade.channels, *INFER_SCALE, device=device)

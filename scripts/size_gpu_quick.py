@@ -165,15 +165,13 @@ def main(argv=None) -> int:
             step = 1
             with cudnn_benchmark(tr.cudnn_benchmark):               # as inside Trainer.run()
                 for i in range(max(len(SCALES), a.warmup)):          # every scale once: autotuning paid here
-                    tr.cfg.scales = [list(SCALES[i % len(SCALES)])]
-                    tr.train_step(step)
+                    tr.train_step(step, SCALES[i % len(SCALES)])
                     step += 1
                 sync()
                 setup[name] = time.perf_counter() - t0
                 t0 = time.perf_counter()
                 for i in range(a.timed):
-                    tr.cfg.scales = [list(SCALES[i % len(SCALES)])]
-                    tr.train_step(step)
+                    tr.train_step(step, SCALES[i % len(SCALES)])
                     step += 1
                 sync()
             per_step[name] = (time.perf_counter() - t0) / a.timed

@@ -6,6 +6,7 @@ tests/test_layers.py checks every import of every module).
 
 core: the paper's method, trained and measured; no notebook, table or widget in sight
   paths       where relative paths point (the checkout's root)
+  fileio      atomic file writes (temporary, fsync, rename), full-disk errors naming the file
   hostinfo    the CPU's model name and feature flags, without torch
   data_root   where CelebA is: parameter, $CELEBA_ROOT, the root saved by --data, data/celeba
   progress    the kit's progress: tqdm bars, or plain stderr lines under run_all.sh
@@ -13,12 +14,16 @@ core: the paper's method, trained and measured; no notebook, table or widget in 
   degrade     the paper's degradation in torch, batched, on any device; the one gray conversion
   data        CelebA (folder or zip), splits, manifest, decoded uint8 cache; load_split, the default root
   celeba_fetch  getting CelebA (torchvision's downloader or the manual steps) and verifying a copy
+  data.__main__  python -m sgenlib.data: content-sha256 (run_all.sh's data key), fetch, verify
   metrics     PSNR / SSIM (scikit-image reference, torch twin for validation), bootstrap CIs
   archs       SGEN and its ablations, the baselines, discriminators, VGG content loss; MODELS
   losses      adversarial and content losses
   optim       the optimizers of a run, from the model's spec (each baseline's own, else SGEN's Adam)
   profiles    smoke / cpu / gpu-quick / paper settings
-  provenance  what produced each stage, whether it is up to date, one writer per folder (run_all.sh's CLI)
+  locks       one writer per folder: a lock file naming its holder
+  reads       the record of files a stage read (checkpoints, generators), for run_all.sh
+  procgroup   a notebook in its own process group, ended with the runner; its stderr passed through
+  provenance  what produced each stage, whether it is up to date (run_all.sh's CLI: check, record, lock, run)
   runall      run_all.sh's checks and messages: --only and --set values, the notebook pair, a failed stage
   speed       torch.compile with an eager fallback, CUDA-graph inference
   train       training loop (single process or torchrun DDP), checkpoints, resume, run identity
@@ -28,29 +33,31 @@ core: the paper's method, trained and measured; no notebook, table or widget in 
   learncheck  a short CPU training of a model, its test PSNR beside the degraded input's
 
 report: the stages the notebooks run and what they write
-  study       a profile's folders and data; the stages (load, train, evaluate, gallery), run-folder readers
-  tables      Tables 1-5 beside the paper's from plain frames; the one Markdown table writer
+  markdown    the one Markdown table writer (a leaf)
+  mos.storage, mos.plan, mos.stats, mos.proxy, mos.report
+              the MOS study without widgets: rating files, rating plan, statistics, PIQE proxy, outputs
+  tables      Tables 1-5 beside the paper's from plain frames; CSV + Markdown files
   figures     metric-vs-scale, training curves, restoration grids
+  study       a profile's folders and data; the stages (load, train, evaluate, gallery), run-folder readers
   claims      the paper's claims decided by paired tests
   publish     a results folder made fit to commit: portable paths, no file too big
   summary     a finished study's headline numbers read back from its files (the README's Results)
-  mos.plan, mos.storage, mos.stats, mos.proxy, mos.report
-              the MOS study without widgets: rating plan, rating files, statistics, PIQE proxy, outputs
 
 apps: the JupyterLab widgets
+  widgets     pieces the two apps share
   viewer      the restoration viewer
   mos.app     the MOS rating session and app
-  widgets     pieces the two apps share
 """
 __version__ = "0.1.0"
 
 LAYERS: dict[str, tuple[str, ...]] = {
-    "core": ("paths", "hostinfo", "data_root", "progress", "paper", "degrade", "data", "celeba_fetch", "metrics", "archs",
-             "losses", "optim", "profiles", "provenance", "runall", "speed", "train", "evaluate", "inference",
-             "complexity", "learncheck"),
-    "report": ("study", "tables", "figures", "claims", "publish", "summary", "mos.plan", "mos.storage", "mos.stats", "mos.proxy",
-               "mos.report"),
-    "apps": ("viewer", "mos.app", "widgets"),
+    "core": ("paths", "fileio", "hostinfo", "data_root", "progress", "paper", "degrade", "data",
+             "celeba_fetch", "data.__main__", "metrics", "archs", "losses", "optim", "profiles", "locks", "reads", "procgroup",
+             "provenance", "runall", "speed", "train", "evaluate", "inference", "complexity",
+             "learncheck"),
+    "report": ("markdown", "mos.storage", "mos.plan", "mos.stats", "mos.proxy", "mos.report", "tables",
+               "figures", "study", "claims", "publish", "summary"),
+    "apps": ("widgets", "viewer", "mos.app"),
 }
 """Layer -> its modules (names below sgenlib; 'archs' stands for the whole sgenlib.archs package),
 from the bottom up: each may import only from its own layer and those before it."""

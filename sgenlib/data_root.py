@@ -23,6 +23,7 @@ import os
 import sys
 from pathlib import Path
 
+from .fileio import atomic_write
 from .paths import project_root, resolve_project_path
 
 DEFAULT_ROOT = "data/celeba"
@@ -60,9 +61,7 @@ def save_root(root: str | os.PathLike) -> Path:
         except ValueError:
             settings = {}
     settings["data_root"] = str(Path(root).expanduser().resolve())
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(settings, indent=1) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(settings, indent=1) + "\n")
     return path
 
 

@@ -18,7 +18,7 @@ from .metrics import quantize
 from .paper import SCALES, scale_name
 from .profiles import short_run_note
 from .progress import progress
-from .provenance import write_text_atomic
+from .fileio import atomic_write
 
 
 def _save(fig, path, note: str = ""):
@@ -28,7 +28,7 @@ def _save(fig, path, note: str = ""):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
         fig.savefig(buf, format=Path(path).suffix.lstrip(".") or "png", dpi=110, bbox_inches="tight")
-        write_text_atomic(path, buf.getvalue())                # a full disk names the file, leaves no half figure
+        atomic_write(path, buf.getvalue())                # a full disk names the file, leaves no half figure
     return fig
 
 

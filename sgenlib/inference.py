@@ -11,7 +11,7 @@ from PIL import Image
 
 from .archs import build_generator, forward_padded
 from .degrade import DEFAULT_LUMA, rgb_to_gray, to_model_range, to_pixel_range
-from .provenance import note_read
+from .reads import note_read
 from .train import check_generator, load_weights_file
 
 MIN_SIDE = 16

@@ -13,28 +13,20 @@ still exists (so run_all.sh can skip it), 1 otherwise, printing why.
 from __future__ import annotations
 
 import argparse
-import errno
-import fcntl
 import hashlib
 import json
 import os
 import platform
-import re
-import signal
-import socket
 import subprocess
 import sys
-import threading
-import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .fileio import DiskFullError, atomic_write, file_sha256
+from .locks import FolderLockedError, holder_info, take_lock
+from .procgroup import run_in_group
+from .reads import READS_ENV  # noqa: F401 - re-exported: the variable run_all.sh sets
 from .hostinfo import cpu_model
-
-READS_ENV = "SGEN_STAGE_READS"
-"""run_all.sh names a file here; sgenlib appends to it every checkpoint / generator a stage reads."""
-
 
 DEVICE_COMMIT_FILE = ".device_commit"
 """Written into the carried tree by scripts/prepare_device_carry.sh ("commit <sha>", "dirty <bool>")."""
@@ -86,32 +78,6 @@ def device_info() -> dict:
     return info
 
 
-def remove_temporaries(folder: str | Path, recursive: bool = False) -> list[Path]:
-    """Delete the .<name>.tmp<PID> files that a killed or disk-full writer left in `folder` (and in
-    every folder below it when `recursive`). Call it holding the folder's lock: no live writer owns
-    them then. Returns what was removed."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    gone = []
-    for p in (folder.rglob if recursive else folder.glob)(".*.tmp*"):
-        if p.is_file() and not p.name.endswith(".lock"):
-            try:
-                p.unlink()
-                gone.append(p)
-            except OSError:
-                pass
-    return gone
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def notebook_files(notebook: str | Path | None) -> list[Path]:
     """The notebook in whatever form it exists: NN_name.ipynb and a paired NN_name.py (jupytext)."""
     if notebook is None:
@@ -142,15 +108,6 @@ def stage_key(params: dict, notebook: str | Path | None) -> dict:
 
 def params_hash(params: dict, notebook: str | Path | None) -> str:
     return stage_key(params, notebook)["sha256"]
-
-
-def note_read(path: str | Path) -> None:
-    """Record that the running stage read `path` (a generator, a checkpoint): run_all.sh then keys
-    the stage on that file's existence and sha256. A no-op outside run_all.sh."""
-    log = os.environ.get(READS_ENV)
-    if log:
-        with open(log, "a") as f:
-            f.write(str(Path(path).resolve()) + "\n")
 
 
 def _path(results: Path, stage: str) -> Path:
@@ -236,217 +193,8 @@ def record(results: Path, stage: str, params: dict, seconds: float, status: str 
     }
     p = _path(results, stage)
     p.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(p, json.dumps(rec, indent=1))
+    atomic_write(p, json.dumps(rec, indent=1))
     return rec
-
-
-class NoSpaceError(OSError):
-    """No space left on the device; str() is 'no space left on device writing <path>'."""
-
-    def __str__(self) -> str:
-        return self.strerror
-
-
-def write_text_atomic(path: str | Path, text: str | bytes) -> None:
-    """Write `text` (str or bytes) to a temporary beside `path`, then rename it over `path`: a
-    reader never sees half a file. The temporary is removed whatever happens, and a full disk is a
-    NoSpaceError naming `path` (what the results a stage writes go through)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(text.encode() if isinstance(text, str) else text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        if e.errno == errno.ENOSPC:
-            raise NoSpaceError(errno.ENOSPC, f"no space left on device writing {path}") from e
-        raise
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-# ---- one writer per folder ------------------------------------------------------------------
-class FolderLockedError(RuntimeError):
-    """Another process holds the lock of a run or results folder; the message names it."""
-
-
-def lock_path(folder: str | Path) -> Path:
-    """The lock file of `folder`: a hidden sibling (it survives the folder being moved aside)."""
-    folder = Path(folder).absolute()
-    return folder.parent / f".{folder.name}.lock"
-
-
-def holder_info(pid: int | None = None, command: str | None = None) -> dict:
-    return {"pid": pid or os.getpid(), "host": socket.gethostname(),
-            "command": command or " ".join(sys.argv),
-            "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-
-
-def describe_holder(lock_file: Path) -> str:
-    try:
-        h = json.loads(Path(lock_file).read_text())
-        return f"pid {h['pid']} on {h['host']}, started {h['started_utc']}: {h['command']}"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "a process that left no details"
-
-
-def take_lock(fd: int, lock_file: Path, what: str, info: dict) -> None:
-    """fcntl.flock `fd` (open on `lock_file`) without waiting and write who holds it; or raise
-    FolderLockedError naming the holder. The lock lasts while any process holds that open file."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as e:
-        if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-            raise
-        raise FolderLockedError(
-            f"{what} is in use by another run ({describe_holder(lock_file)}); wait for it to finish, "
-            f"or stop that process, then run again (lock file {lock_file})") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps(info).encode(), 0)
-
-
-@contextmanager
-def folder_lock(folder: str | Path, what: str | None = None):
-    """Hold the lock of `folder` for the block (FolderLockedError at once if another process has it)."""
-    folder = Path(folder)
-    lf = lock_path(folder)
-    lf.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lf, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        take_lock(fd, lf, what or str(folder), holder_info())
-        yield lf
-    finally:
-        os.close(fd)                      # closing the last descriptor releases the lock
-
-
-# ---- a notebook in its own process group, ended with the runner -----------------------------
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(d.name))
-    out, todo = [], [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            out.append(c)
-            todo.append(c)
-    return out
-
-
-def _end_tree(proc: subprocess.Popen, grace: float = 10.0) -> None:
-    """SIGTERM the child's process group and every descendant (a Jupyter kernel starts its own
-    session), then SIGKILL whatever is left after `grace` seconds."""
-    pids = [proc.pid] + (_descendants(proc.pid) if Path("/proc").is_dir() else [])
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for target in ([-proc.pid] + pids):
-            try:
-                os.killpg(-target, sig) if target < 0 else os.kill(target, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            proc.poll()
-            alive = [p for p in pids if Path(f"/proc/{p}").exists() and _state(p) not in ("Z", "X")]
-            if not alive:
-                return
-            time.sleep(0.1)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return "X"
-
-
-KERNEL_WARNING = b"[IPKernelApp] WARNING | Kernel is running over TCP without encryption"
-"""ipykernel's warning at every kernel start; run_all.sh shows it once per run (--warn-once)."""
-_KERNEL_WARNING_LINE = re.compile(re.escape(KERNEL_WARNING) + rb"[^\n]*\n")
-
-
-def _held_from(buf: bytes) -> int:
-    """Where the part of `buf` that may still become the kernel's warning line starts (len(buf):
-    nothing to hold); that part waits for its newline, so the line is dropped whole."""
-    line_start = buf.rfind(b"\n") + 1
-    for at in range(line_start, len(buf)):
-        if buf[at:at + 1] == b"[" and (KERNEL_WARNING.startswith(buf[at:]) or buf[at:].startswith(KERNEL_WARNING)):
-            return at
-    return len(buf)
-
-
-def _forward_stderr(pipe: int, once_file: Path | None) -> None:
-    """Copy the child's stderr to ours as it comes (progress bars' carriage returns included),
-    keeping the kernel's TCP warning only while `once_file` does not exist (then creating it);
-    without `once_file` the warning passes every time. Reads to the end even when our stderr is
-    gone, so the child never blocks on a full pipe."""
-    def once(match):
-        if once_file.exists():
-            return b""
-        once_file.touch()
-        return match.group(0)
-
-    buf, out_ok = b"", True
-    while True:
-        chunk = os.read(pipe, 65536)
-        buf += chunk
-        cut = _held_from(buf) if chunk else len(buf)
-        ready, buf = buf[:cut], buf[cut:]
-        if once_file is not None:
-            ready = _KERNEL_WARNING_LINE.sub(once, ready)
-        while ready and out_ok:
-            try:
-                ready = ready[os.write(2, ready):]
-            except OSError:                       # our stderr closed: keep draining, show nothing
-                out_ok = False
-        if not chunk:
-            os.close(pipe)
-            return
-
-
-def run_in_group(cmd: list[str], warn_once: str | Path | None = None) -> int:
-    """Run `cmd` in its own process group; end it (and its descendants) when this process gets
-    SIGINT/SIGTERM/SIGHUP or when the process that started this one dies (even by kill -9).
-    Its stderr passes through this process (see _forward_stderr: papermill's progress bar then
-    shows even on a terminal that reports no width, and the kernel warning once per `warn_once`)."""
-    parent = os.getppid()
-    # a /dev/fd/N argument (bash process substitution, e.g. run_all.sh's papermill --stderr-file
-    # >(cat >&2)) names a descriptor this process inherited: keep it open in the child
-    fds = [int(a[8:]) for a in cmd if a.startswith("/dev/fd/") and a[8:].isdigit()]
-    read_end, write_end = os.pipe()
-    proc = subprocess.Popen(cmd, start_new_session=True, pass_fds=fds, stderr=write_end)
-    os.close(write_end)
-    forward = threading.Thread(target=_forward_stderr, daemon=True,
-                               args=(read_end, Path(warn_once) if warn_once else None))
-    forward.start()
-
-    def stop(signum, _frame=None):
-        # once: a second signal (run_all.sh's TERM after the terminal's INT, `timeout` signalling the
-        # whole group) must not interrupt the clean-up, nor raise SystemExit in interpreter shutdown
-        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(s, signal.SIG_IGN)
-        _end_tree(proc)
-        sys.stderr.flush()
-        os._exit(128 + signum)
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, stop)
-    while True:
-        try:
-            status = proc.wait(timeout=0.5)
-            for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                signal.signal(s, signal.SIG_IGN)             # the child is done: nothing left to stop
-            forward.join(timeout=5)     # the rest of its stderr (a lingering grandchild may hold the pipe)
-            return status
-        except subprocess.TimeoutExpired:
-            if os.getppid() != parent:            # run_all.sh is gone: so is its notebook
-                print(f"sgenlib.provenance: the runner (pid {parent}) died; stopping {' '.join(cmd[:4])} ...",
-                      file=sys.stderr)
-                stop(signal.SIGHUP)
 
 
 def main(argv=None) -> int:
@@ -490,7 +238,7 @@ def main(argv=None) -> int:
         return 0 if why is None else 1
     try:
         record(Path(a.results), a.stage, params, a.seconds, a.status, a.notebook, a.started, a.reads)
-    except NoSpaceError as e:
+    except DiskFullError as e:
         print(f"run_all.sh: {e}; free space there (or give --results on another disk) and run again",
               file=sys.stderr)
         return 1

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from .profiles import check_overrides
-from .provenance import remove_temporaries
+from .fileio import remove_temporaries
 
 
 class RunAllError(ValueError):

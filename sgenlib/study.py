@@ -30,7 +30,8 @@ from .paper import SCALES, model_key, scale_name
 from .paths import resolve_project_path
 from .profiles import get_profile, training_budget
 from .progress import progress as progress_of
-from .provenance import file_sha256, note_read, write_text_atomic
+from .fileio import atomic_write, file_sha256
+from .reads import note_read
 from .train import TrainConfig, device_name, train
 
 
@@ -99,7 +100,7 @@ def load_data(study: Study, data_root: str | None = None, on_corrupt: str = "ski
     study.manifest = celeba.manifest(source, splits, prof["split_mode"], study.seed, prof["limit"])
     study.manifest["degrade"] = study.degrade.as_dict()
     _test_set(study, test_images, test_kept)
-    write_text_atomic(study.out("data_manifest.json"), json.dumps(study.manifest, indent=1))
+    atomic_write(study.out("data_manifest.json"), json.dumps(study.manifest, indent=1))
     return study
 
 
@@ -159,8 +160,8 @@ def _train_one(study: Study, name: str, train_seed: int, run_dir: Path, progress
     summary = train(cfg, study.train_images, run_dir, study.degrade, study.device, progress=progress,
                     data_info=_train_data_info(study))
     losses = (run_dir / "losses.csv").read_bytes()
-    write_text_atomic(study.out("training", f"{run_dir.name}_losses.csv"), losses)
-    write_text_atomic(study.out("training", f"{run_dir.name}_summary.json"), json.dumps(summary, indent=2))
+    atomic_write(study.out("training", f"{run_dir.name}_losses.csv"), losses)
+    atomic_write(study.out("training", f"{run_dir.name}_summary.json"), json.dumps(summary, indent=2))
     return summary
 
 
@@ -208,18 +209,18 @@ def evaluate_models(study: Study, models: list[str], progress: bool = True) -> p
             continue
         g = None if name == "input" else load_generator(run_dir, study.device)
         df = evaluate(g, name, study.test, study.profile["eval_batch"], backend, progress)
-        write_text_atomic(csv_path, df.to_csv(index=False))
+        atomic_write(csv_path, df.to_csv(index=False))
         if backend == "torch" and first:
             agree = skimage_agreement(g, study.test)
-            write_text_atomic(study.out("eval", f"{name}_skimage_check.json"), json.dumps(agree, indent=1))
-        write_text_atomic(key_path, json.dumps(key, indent=1))
+            atomic_write(study.out("eval", f"{name}_skimage_check.json"), json.dumps(agree, indent=1))
+        atomic_write(key_path, json.dumps(key, indent=1))
         if first:
             frames.append(df)
     return pd.concat(frames, ignore_index=True)
 
 
 def _read_table(path: Path) -> pd.DataFrame:
-    """A per-image evaluation table; noted as read (provenance.note_read), so a stage that reads
+    """A per-image evaluation table; noted as read (reads.note_read), so a stage that reads
     another stage's scores (05's claims read 02-04's) is keyed on them."""
     note_read(path)
     return pd.read_csv(path, dtype={"image_id": str})
@@ -404,7 +405,7 @@ def update_gallery(study: Study, models: list[str] | None = None, progress: bool
                  .assign(_s=lambda d: d["scale"].map(scales), _m=lambda d: d["model"].map(model_key))
                  .sort_values(["_s", "_m", "image_id"], kind="stable").drop(columns=["_s", "_m"])
                  .reset_index(drop=True))
-        write_text_atomic(old_path, index.to_csv(index=False))
+        atomic_write(old_path, index.to_csv(index=False))
     return index
 
 

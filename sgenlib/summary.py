@@ -13,7 +13,7 @@ import pandas as pd
 
 from .paper import N_STUDY_MODELS, paper_n_study, paper_results, sort_models
 from .profiles import training_budget as run_budget
-from .tables import markdown_table
+from .markdown import markdown_table
 
 
 def mean_over_scales(results: str | Path) -> pd.DataFrame:

@@ -33,7 +33,8 @@ from .mos import stats as mos_stats
 from .paper import (N_STUDY_MODELS, PAPER_INFERENCE_S_PER_IMAGE, PAPER_N_PER_SCALE, PAPER_N_SUBJECTS, SCALES,
                     paper_n_study, paper_results, scale_name)
 from .paths import resolve_project_path
-from .provenance import write_text_atomic
+from .fileio import atomic_write
+from .markdown import markdown_table
 
 FLOOR = "input"
 """The degraded network input scored as if it were a restoration: the floor every model must beat."""
@@ -436,27 +437,12 @@ def n_study_notes(table: pd.DataFrame, timing: pd.DataFrame | None = None) -> li
 # --------------------------------------------------------------------------------------------
 # writing
 # --------------------------------------------------------------------------------------------
-def markdown_table(df: pd.DataFrame, digits: int | None = None) -> str:
-    """`df` as a GitHub-style Markdown table (the kit's one Markdown writer). NaN / None show as
-    '—' and '|' in a cell is escaped; a float has `digits` decimals, or by default 4 significant
-    digits below 1 and 2 decimals from 1 up."""
-    def cell(v):
-        if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)):
-            return "—"
-        if isinstance(v, (float, np.floating)):
-            return f"{v:.{digits}f}" if digits is not None else f"{v:.4g}" if abs(v) < 1 else f"{v:.2f}"
-        return str(v).replace("|", "\\|")
-    lines = ["| " + " | ".join(str(c) for c in df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines)
-
-
 def write_table(folder: str | os.PathLike, df: pd.DataFrame, stem: str, header: list[str]) -> Path:
     """<folder>/<stem>.csv (6 significant digits) and <folder>/<stem>.md (the Markdown lines of
     `header`, then the table); returns the CSV's path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     csv_path = folder / f"{stem}.csv"
-    write_text_atomic(csv_path, df.to_csv(index=False, float_format="%.6g"))        # a full disk names the file
-    write_text_atomic(folder / f"{stem}.md", "\n".join(header) + "\n" + markdown_table(df) + "\n")
+    atomic_write(csv_path, df.to_csv(index=False, float_format="%.6g"))        # a full disk names the file
+    atomic_write(folder / f"{stem}.md", "\n".join(header) + "\n" + markdown_table(df) + "\n")
     return csv_path

@@ -64,7 +64,9 @@ from .degrade import DEFAULT_LUMA, LUMA, DegradeOptions, degrade_batch
 from .optim import BASELINE_OPTIM, build_optimizer, lr_factor, run_settings, set_lr
 from .paper import SCALES
 from .profiles import PROFILES, get_profile
-from .provenance import FolderLockedError, file_sha256, folder_lock, note_read, remove_temporaries
+from .fileio import DiskFullError, atomic_write, file_sha256, remove_temporaries
+from .locks import FolderLockedError, folder_lock
+from .reads import note_read
 from .hostinfo import cpu_model
 from .speed import cpu_bf16_unit, cudnn_benchmark, fast_precision
 
@@ -181,17 +183,6 @@ class RunStepsError(ValueError):
     """A run was asked for fewer steps than it already has."""
 
 
-class DiskFullError(OSError):
-    """No space left on the device; str() is 'no space left on device writing <path>'."""
-
-    def __init__(self, path):
-        super().__init__(errno.ENOSPC, f"no space left on device writing {path}")
-        self.path = str(path)
-
-    def __str__(self) -> str:
-        return self.strerror
-
-
 def dist_info() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
@@ -212,46 +203,12 @@ def step_seed(seed: int, step: int) -> int:
 
 
 # ---- checkpoint IO: atomic writes, generations, damaged files, full disks -------------------
-def _write_all(f, data) -> None:
-    f.write(data)
-
-
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp{os.getpid()}")
-
-
-def atomic_write_bytes(path: Path, data) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over `path`. The temporary
-    is removed whatever happens; a full disk raises DiskFullError naming `path`."""
-    path = Path(path)
-    tmp = _tmp_name(path)
-    try:
-        with open(tmp, "wb") as f:
-            _write_all(f, data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        if e.errno == errno.ENOSPC and not isinstance(e, DiskFullError):
-            raise DiskFullError(path) from e
-        raise
-    finally:
-        try:
-            tmp.unlink()
-        except FileNotFoundError:
-            pass
-
-
 def atomic_torch_save(obj, path: Path) -> None:
-    """torch.save into memory, then atomic_write_bytes (so a full disk is an OSError naming the
+    """torch.save into memory, then fileio.atomic_write (so a full disk is an OSError naming the
     file, not torch's 'enforce fail at inline_container.cc')."""
     buf = io.BytesIO()
     torch.save(obj, buf)
-    atomic_write_bytes(path, buf.getbuffer())
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
+    atomic_write(path, buf.getbuffer())
 
 
 def load_weights_file(path: Path, map_location="cpu") -> dict:
@@ -312,7 +269,7 @@ def save_generation(obj, path: Path) -> None:
     torch.save(obj, buf)
     if path.is_file():
         os.replace(path, previous_generation(path))
-    atomic_write_bytes(path, buf.getbuffer())
+    atomic_write(path, buf.getbuffer())
 
 
 def load_generation(path: Path, map_location="cpu", set_aside: bool = True) -> tuple[dict, Path] | None:
@@ -449,9 +406,9 @@ def claim_run_folder(out_dir: Path, ident: dict, steps: int, data_info: dict | N
                     f"{out_dir} holds a finished run of {done} steps; asked for {steps}. A run is never "
                     f"relabelled: ask for steps >= {done}, or use another run folder, or delete {out_dir}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / "run_identity.json", json.dumps({**ident, "steps": steps}, indent=2))
+    atomic_write(out_dir / "run_identity.json", json.dumps({**ident, "steps": steps}, indent=2))
     if data_info is not None:
-        atomic_write_text(out_dir / "train_data.json", json.dumps(data_info, indent=2))
+        atomic_write(out_dir / "train_data.json", json.dumps(data_info, indent=2))
     return aside
 
 
@@ -477,8 +434,10 @@ class Trainer:
 
     One step = `make_batch(step)` (sample, degrade on the device) then `optimize(inp, target)`
     (one G step, and for adversarial models one D step, in cfg.step_order); `train_step` does
-    both. Subclasses may replace `make_batch` (benchmarks/bench.py times a CPU data pipeline that way).
+    both. Subclasses may replace `make_batch` (benchmarks/bench.py times a CPU data pipeline that way)
+    and `build_optimizers`, or set allow_fused = False to keep CUDA's Adam unfused.
     """
+    allow_fused = True
 
     def __init__(self, cfg: TrainConfig, images, out_dir, degrade: DegradeOptions = DegradeOptions(),
                  device: str | torch.device | None = None, progress: bool = True,
@@ -527,11 +486,8 @@ class Trainer:
         self.size_multiple = getattr(self.G, "size_multiple", 1)
         # optimizers: SGEN's Adam, or a baseline's own settings (sgenlib.optim; recorded in the summary)
         self.optim = run_settings(self.spec, cfg)
-        self.fused_adam = on_cuda and self.optim["name"] == "adam"
-        self.opt_g = build_optimizer(self.G, self.optim, fused=self.fused_adam)
-        self.opt_d = (build_optimizer(self.D, {**self.optim, "lr_by_module": None, "lr_mult": None},
-                                      self.optim["d_weight_decay"],
-                                      fused=self.fused_adam) if self.D is not None else None)
+        self.fused_adam = on_cuda and self.optim["name"] == "adam" and self.allow_fused
+        self.opt_g, self.opt_d = self.build_optimizers()
         self._d_params = list(self.D.parameters()) if self.D is not None else []
         self.content_fn, self.content_name = self._content_loss()
         self.step, self.elapsed, self.last_losses = 0, 0.0, None
@@ -548,6 +504,15 @@ class Trainer:
         self.D_in_g = d_fwd                                  # D in G's loss: unwrapped (no DDP hooks)
         if self.world > 1:
             self._wrap_ddp(g_fwd, d_fwd, on_cuda)
+
+    def build_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer | None]:
+        """(G's optimizer, D's or None) from self.optim (sgenlib.optim), fused where
+        self.fused_adam says. A subclass changes the optimizers here, not after construction."""
+        opt_g = build_optimizer(self.G, self.optim, fused=self.fused_adam)
+        if self.D is None:
+            return opt_g, None
+        d_settings = {**self.optim, "lr_by_module": None, "lr_mult": None}
+        return opt_g, build_optimizer(self.D, d_settings, self.optim["d_weight_decay"], fused=self.fused_adam)
 
     def _wrap_ddp(self, g_fwd: nn.Module, d_fwd: nn.Module | None, on_cuda: bool) -> None:
         """DistributedDataParallel for G and D. Gradients all-reduce straight from their buckets
@@ -717,10 +682,12 @@ class Trainer:
         return True
 
     # ---- one step ----------------------------------------------------------------------------
-    def sample_batch(self, step: int):
-        """The global batch of `step` (indices, scale, noise), sliced to this rank's shard."""
+    def sample_batch(self, step: int, scale: tuple[int, int] | None = None):
+        """The global batch of `step` (indices, scale, noise), sliced to this rank's shard. The
+        scale is drawn from cfg.scales unless `scale` names it (benchmarks and sizing time one
+        scale at a time); the images and noise are the step's either way."""
         seed = step_seed(self.cfg.seed, step)
-        scale = tuple(self.cfg.scales[seed % len(self.cfg.scales)])
+        scale = tuple(scale) if scale is not None else tuple(self.cfg.scales[seed % len(self.cfg.scales)])
         gen = self._gen.manual_seed(seed)                    # one generator, reseeded: no per-step object
         b, c, f = self.cfg.batch_size, self.degrade.channels, self.degrade.factor
         idx = torch.randint(len(self.images), (b,), generator=gen, device=self.device)
@@ -728,9 +695,10 @@ class Trainer:
         shard = slice(self.rank * b // self.world, (self.rank + 1) * b // self.world)
         return idx[shard], scale, noise[shard]
 
-    def make_batch(self, step: int) -> tuple[tuple[int, int], torch.Tensor, torch.Tensor]:
+    def make_batch(self, step: int, scale: tuple[int, int] | None = None
+                   ) -> tuple[tuple[int, int], torch.Tensor, torch.Tensor]:
         """(scale, network input, HR target) of this rank's shard of `step`, on the device."""
-        idx, scale, noise = self.sample_batch(step)
+        idx, scale, noise = self.sample_batch(step, scale)
         inp, target = degrade_batch(self.images[idx], scale, noise, self.degrade)
         if self.channels_last:
             inp = inp.contiguous(memory_format=torch.channels_last)
@@ -826,14 +794,17 @@ class Trainer:
         adv = adversarial.detach().float() if adversarial is not None else self._zero
         return loss_g.detach().float(), content.detach().float(), adv
 
-    def train_step(self, step: int) -> tuple[tuple[int, int], torch.Tensor]:
+    def train_step(self, step: int, scale: tuple[int, int] | None = None
+                   ) -> tuple[tuple[int, int], torch.Tensor]:
+        """One whole step: the lr schedule's factor, the batch (at `scale` when given, else drawn
+        from cfg.scales), then `optimize`."""
         schedule = self.optim.get("lr_schedule")
         if schedule is not None:                     # a function of the step: resume takes the same lr
             factor = lr_factor(schedule, step, self.cfg.steps)
             for opt in (self.opt_g, self.opt_d):
                 if opt is not None:
                     set_lr(opt, factor)
-        scale, inp, target = self.make_batch(step)
+        scale, inp, target = self.make_batch(step, scale)
         return scale, self.optimize(inp, target)
 
     # ---- the loop ----------------------------------------------------------------------------
@@ -842,7 +813,7 @@ class Trainer:
         if self.rank != 0:
             return
         if not path.is_file():
-            atomic_write_text(path, ",".join(LOSS_COLUMNS) + "\n")
+            atomic_write(path, ",".join(LOSS_COLUMNS) + "\n")
             return
         with open(path, newline="") as f:
             rows = [r for r in csv.reader(f)][1:]
@@ -851,7 +822,7 @@ class Trainer:
         w = csv.writer(buf)
         w.writerow(LOSS_COLUMNS)
         w.writerows(keep)
-        atomic_write_text(path, buf.getvalue())
+        atomic_write(path, buf.getvalue())
 
     def _flush(self, pending: list, seconds_per_step: float) -> None:
         """Bring the window's losses to the host (averaged over ranks: the global batch's losses),
@@ -1027,7 +998,7 @@ class Trainer:
                                "config": {**self.cfg.to_dict(), "in_channels": self.degrade.channels}},
                               self.out_dir / "generator.pt")
             summary["generator_sha256"] = file_sha256(self.out_dir / "generator.pt")
-            atomic_write_text(self.out_dir / "train_summary.json", json.dumps(summary, indent=2))
+            atomic_write(self.out_dir / "train_summary.json", json.dumps(summary, indent=2))
         self._barrier()                                      # every rank returns once the files exist
         return summary
 

@@ -40,16 +40,16 @@ bench = _load_bench()
 
 
 class RecordingTrainer:
-    """Stands in for a Trainer: records the scale each step would use (cfg.scales, as make_batch
-    reads it)."""
+    """Stands in for a Trainer: records the scale each step is asked to train at (train_step's
+    scale argument), and checks that the config's scales are left alone."""
 
     def __init__(self):
         self.cfg = SimpleNamespace(scales=[list(s) for s in SCALES], batch_size=2)
         self.seen = []
 
-    def train_step(self, step):
-        assert len(self.cfg.scales) == 1
-        self.seen.append((step, tuple(self.cfg.scales[0])))
+    def train_step(self, step, scale):
+        assert len(self.cfg.scales) == len(SCALES)
+        self.seen.append((step, tuple(scale)))
 
 
 def test_mixed_scale_cycles_the_six_scales_equally_in_every_window():
@@ -107,9 +107,9 @@ def test_naive_pipeline_is_the_authors_way(celeba_dir, tmp_path):
     seen = []
     step = t.train_step
 
-    def recording_step(k):
+    def recording_step(k, scale=None):
         seen.append((torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32))
-        return step(k)
+        return step(k, scale)
 
     t.train_step = recording_step
     before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from sgenlib import celeba_fetch as F
-from sgenlib import data
+from sgenlib.data.__main__ import main as data_main
 
 
 def _make_copy(root, n=4):
@@ -57,14 +57,14 @@ def test_verify_names_what_differs_in_a_damaged_copy(tmp_path, capsys):
     assert "000002.jpg: does not decode" in text and "000003.jpg: 100x100, not 178x218" in text
     assert "2 image(s) with other bytes (000002.jpg, 000003.jpg)" in text
     # the command line: published MD5s, exit 1, each difference printed
-    assert data.main(["verify", str(tmp_path)]) == 1
+    assert data_main(["verify", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "published 00d2c5bc6d35e252742224ab0c1e8fcb" in out and "differences above" in out
 
 
 def test_fetch_without_torchvision_prints_the_manual_steps(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "torchvision", None)          # import torchvision -> ImportError
-    assert data.main(["fetch", str(tmp_path / "celeba")]) == 2
+    assert data_main(["fetch", str(tmp_path / "celeba")]) == 2
     out = capsys.readouterr().out
     assert "torchvision is not installed" in out and "img_align_celeba.zip" in out
     assert f"python -m sgenlib.data verify {tmp_path / 'celeba'}" in out and F.OFFICIAL_PAGE in out

@@ -16,15 +16,26 @@ PACKAGE = ROOT / "sgenlib"
 ORDER = list(sgenlib.LAYERS)                       # core, report, apps: from the bottom up
 
 
+LISTED = [unit for layer in sgenlib.LAYERS.values() for unit in layer]   # the one order, bottom up
+
+
 def unit_of(module: str) -> str:
-    """The LAYERS name of a dotted module below sgenlib: 'archs' for the whole archs package,
-    'mos.stats' for sgenlib.mos.stats, 'paper' for its data package."""
-    parts = module.split(".")
-    if parts[0] in ("archs", "mos") and (parts[0] == "archs" or len(parts) == 1):
-        return parts[0]
-    if parts[0] == "paper_data":
+    """The LAYERS name of a dotted module below sgenlib: the longest listed prefix of it ('archs'
+    for anything in the archs package, 'mos.stats' for sgenlib.mos.stats), so a new subpackage is
+    found without an edit here: list it whole, or list its modules one by one. The data package
+    paper_data belongs to 'paper'."""
+    if module.split(".")[0] == "paper_data":
         return "paper"
-    return ".".join(parts[:2]) if parts[0] == "mos" else parts[0]
+    parts = module.split(".")
+    for k in range(len(parts), 0, -1):
+        if ".".join(parts[:k]) in LISTED:
+            return ".".join(parts[:k])
+    return module
+
+
+def split_packages() -> list[str]:
+    """Subpackages whose modules are listed one by one (mos, ...): their __init__ is no unit."""
+    return sorted({u.rsplit(".", 1)[0] for u in LISTED if "." in u} - set(LISTED))
 
 
 def layer_of(unit: str) -> str | None:
@@ -67,8 +78,8 @@ def sgenlib_imports(module: str, path: Path) -> list[tuple[int, str]]:
 
 
 def test_every_module_has_one_layer():
-    units = {unit_of(m) for m in modules() if m not in ("", "mos")}
-    listed = [u for layer in sgenlib.LAYERS.values() for u in layer]
+    units = {unit_of(m) for m in modules() if m not in ("", *split_packages())}
+    listed = LISTED
     assert len(listed) == len(set(listed)), "a module is listed in two layers"
     assert units == set(listed), f"not in sgenlib.LAYERS: {sorted(units - set(listed))}; " \
                                  f"listed but missing: {sorted(set(listed) - units)}"
@@ -79,7 +90,7 @@ def test_every_module_has_one_layer():
 def test_imports_point_only_down():
     wrong = []
     for module, path in modules().items():
-        if module in ("", "mos"):
+        if module in ("", *split_packages()):
             continue
         here = ORDER.index(layer_of(unit_of(module)))
         for line, target in sgenlib_imports(module, path):
@@ -89,9 +100,33 @@ def test_imports_point_only_down():
     assert not wrong, "imports pointing up a layer:\n" + "\n".join(wrong)
 
 
+def test_imports_follow_the_listed_order():
+    """Within a layer too, LAYERS lists the modules in the order a reader should take them: each
+    imports only modules listed before it (its own package's modules aside), so no import runs
+    back up, and the package docstring can be read from the top."""
+    wrong = []
+    for module, path in modules().items():
+        if module in ("", *split_packages()):
+            continue
+        unit = unit_of(module)
+        for line, target in sgenlib_imports(module, path):
+            there = unit_of(target)
+            if there != unit and there in LISTED and LISTED.index(there) > LISTED.index(unit):
+                wrong.append(f"{path.relative_to(ROOT)}:{line} ({unit}) imports {there}, listed after it")
+    assert not wrong, "imports running back up the listed order:\n" + "\n".join(wrong)
+
+
+def test_units_are_found_in_new_subpackages(tmp_path, monkeypatch):
+    """unit_of needs no edit for a new subpackage: a listed package covers its modules, and a
+    package listed module by module is no unit itself."""
+    monkeypatch.setattr(sys.modules[__name__], "LISTED", ["archs", "newpkg.a", "newpkg.b"])
+    assert unit_of("archs.sgen") == "archs" and unit_of("newpkg.b") == "newpkg.b"
+    assert split_packages() == ["newpkg"]
+
+
 def test_package_inits_import_nothing():
     """`import sgenlib.mos` must not pull in the widgets (nor `import sgenlib` anything)."""
-    for module in ("", "mos"):
+    for module in ("", *split_packages()):
         assert sgenlib_imports(module, modules()[module]) == []
 
 

@@ -65,7 +65,7 @@ def test_stage_runner_shows_the_kernel_warning_once(tmp_path):
     import subprocess
     import sys
     from conftest import REPO
-    from sgenlib.provenance import KERNEL_WARNING, _held_from
+    from sgenlib.procgroup import KERNEL_WARNING, _held_from
     child = tmp_path / "child.py"
     child.write_text("import sys\n"
                      f"w = {KERNEL_WARNING.decode()!r} + '. Use IPC transport.'\n"

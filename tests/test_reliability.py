@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 import sgenlib.train as T
-from sgenlib import data
+from sgenlib import data, fileio
 from sgenlib.train import TrainConfig, Trainer, train
 
 
@@ -164,7 +164,7 @@ def test_disk_full_names_the_file_and_leaves_no_temporaries(tmp_path, tiny_image
         f.write(bytes(data)[100:])
     Trainer(cfg(steps=6), tiny_images, tmp_path, progress=False).run(stop_after=3)   # a good checkpoint at 2
     (tmp_path / ".checkpoint.pt.tmp99999").write_bytes(b"left by a killed writer")
-    monkeypatch.setattr(T, "_write_all", full_disk)
+    monkeypatch.setattr(fileio, "write_all", full_disk)
     with pytest.raises(T.DiskFullError) as e:
         train(cfg(steps=6), tiny_images, tmp_path, progress=False)
     assert str(e.value) == f"no space left on device writing {tmp_path / 'checkpoint.pt'}"
@@ -179,7 +179,7 @@ def test_cli_reports_disk_full_as_its_last_line(tmp_path, celeba_dir, monkeypatc
 
     def full_disk(f, data):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(T, "_write_all", full_disk)
+    monkeypatch.setattr(fileio, "write_all", full_disk)
     rc = T.main(["--model", "SGEN-MSE", "--data", str(a), "--out", str(tmp_path / "run"), "--profile", "smoke",
                  "--steps", "1", "--batch-size", "2", "--width", "0.0625", "--cache", str(tmp_path / "c"),
                  "--device", "cpu", "--no-progress"])
@@ -192,7 +192,7 @@ def test_cli_reports_disk_full_as_its_last_line(tmp_path, celeba_dir, monkeypatc
 def test_second_writer_stops_at_once_naming_the_holder(tmp_path, tiny_images):
     run = tmp_path / "run"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom sgenlib.provenance import folder_lock\n"
+        [sys.executable, "-c", "import sys, time\nfrom sgenlib.locks import folder_lock\n"
          "with folder_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n", str(run)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     try:

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sgenlib import fileio
+from sgenlib.fileio import DiskFullError
 from sgenlib import provenance as P
 
 
@@ -91,7 +93,7 @@ def test_empty_or_swapped_generator_is_neither_reused_nor_scored(tmp_path, tiny_
     T.train(_cfg(), tiny_images, run, progress=False)
     T.train(_cfg(seed=4), tiny_images, other, progress=False)
     gen, summary = run / "generator.pt", run / "train_summary.json"
-    assert json.loads(summary.read_text())["generator_sha256"] == P.file_sha256(gen)
+    assert json.loads(summary.read_text())["generator_sha256"] == fileio.file_sha256(gen)
     good = gen.read_bytes()
     fix = ("Restore it from a backup, or delete it and run again: it is written again from the run's last "
            f"checkpoint {run / 'checkpoint.pt'}")
@@ -209,9 +211,9 @@ def test_disk_full_writing_a_table_or_figure_names_it_and_leaves_nothing_half_wr
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
     monkeypatch.setattr(P.os, "fsync", full)
-    with pytest.raises(P.NoSpaceError) as e:
+    with pytest.raises(DiskFullError) as e:
         tables.write_table(tmp_path / "tables", pd.DataFrame({"a": [1.0]}), "t1", ["# T"])
     assert str(e.value) == f"no space left on device writing {tmp_path / 'tables' / 't1.csv'}"
-    with pytest.raises(P.NoSpaceError, match=f"writing {tmp_path / 'figures' / 'f.png'}"):
+    with pytest.raises(DiskFullError, match=f"writing {tmp_path / 'figures' / 'f.png'}"):
         figures._save(plt.figure(), tmp_path / "figures" / "f.png")
     assert list((tmp_path / "tables").iterdir()) == [] and list((tmp_path / "figures").iterdir()) == []

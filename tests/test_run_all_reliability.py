@@ -83,7 +83,7 @@ def test_skipped_images_on_the_terminal_and_changed_data_reruns(tmp_path, celeba
 
 
 def _tree(pid):
-    from sgenlib.provenance import _descendants
+    from sgenlib.procgroup import _descendants
     return _descendants(pid)
 
 

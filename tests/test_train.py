@@ -189,3 +189,32 @@ def test_one_mapping_from_profile_to_config(tmp_path):
     assert (cfg.steps, cfg.seed, cfg.width) == (9, 5, 0.25)
     with pytest.raises(ValueError, match="the profile has no batch_size, width"):
         TrainConfig.from_profile({"steps": 1}, "SGEN")
+
+
+def test_scale_argument_picks_the_scale_and_keeps_the_step_batch(tmp_path):
+    """train_step(step, scale) trains at that scale on the step's own images and noise: the same
+    batch as a run whose cfg.scales holds only that scale (callers no longer overwrite cfg.scales)."""
+    imgs = torch.randint(0, 256, (6, 1, 218, 178), dtype=torch.uint8)
+    mixed = Trainer(TrainConfig(model="SGEN-MSE", steps=2, batch_size=2, width=0.125), imgs,
+                    tmp_path / "a", progress=False)
+    one = Trainer(TrainConfig(model="SGEN-MSE", steps=2, batch_size=2, width=0.125,
+                              scales=[[48, 40]]), imgs, tmp_path / "b", progress=False)
+    scale, inp, target = mixed.make_batch(3, (48, 40))
+    scale_b, inp_b, target_b = one.make_batch(3)
+    assert scale == scale_b == (48, 40) and target.shape[-2:] == (48, 40)
+    assert torch.equal(inp, inp_b) and torch.equal(target, target_b)
+    assert mixed.cfg.scales != [[48, 40]]                       # the config is left as it was
+    assert mixed.train_step(3, (48, 40))[0] == (48, 40)
+
+
+def test_build_optimizers_is_the_hook_for_a_subclass(tmp_path):
+    class PlainSGD(Trainer):
+        allow_fused = False
+
+        def build_optimizers(self):
+            return torch.optim.SGD(self.G.parameters(), lr=0.1), None
+
+    imgs = torch.randint(0, 256, (4, 1, 218, 178), dtype=torch.uint8)
+    t = PlainSGD(TrainConfig(model="SGEN-MSE", steps=1, batch_size=2, width=0.125), imgs,
+                 tmp_path / "c", progress=False)
+    assert isinstance(t.opt_g, torch.optim.SGD) and t.opt_d is None and not t.fused_adam

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..paper import PAPER_N_PER_SCALE, REFERENCES, SCALES, model_key, parse_scale, scale_name, sort_models
-from ..provenance import note_read
+from ..reads import note_read
 from .storage import validate_rater_id
 
 INDEX_COLUMNS = ["image_id", "scale", "model", "path", "psnr_db", "ssim"]
@@ -39,7 +39,7 @@ def sort_scales(scales: Iterable[str]) -> list[str]:
 
 def load_index(gallery_dir: str | os.PathLike) -> pd.DataFrame:
     """Read ``<gallery>/index.csv`` (ids, scales, models and paths as strings); noted as read
-    (provenance.note_read), so the stages that show a gallery (06, 07) are keyed on it."""
+    (reads.note_read), so the stages that show a gallery (06, 07) are keyed on it."""
     gallery_dir = Path(gallery_dir)
     f = gallery_dir / "index.csv"
     if not f.exists():

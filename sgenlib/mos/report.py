@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..tables import markdown_table
+from ..markdown import markdown_table
 from ..paper import PAPER_N_PER_SCALE, PAPER_N_SUBJECTS
 from .plan import sort_scales
 from .proxy import NR_METRIC

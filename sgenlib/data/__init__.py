@@ -13,7 +13,6 @@ Splits: "official" uses the partition file; "paper" draws the paper's proportion
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
 import json
@@ -28,8 +27,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from .data_root import DEFAULT_ROOT, root_and_source  # noqa: F401 - DEFAULT_ROOT: relative to the checkout's root
-from .degrade import DEFAULT_LUMA, rgb_to_gray
+from ..data_root import DEFAULT_ROOT, root_and_source  # noqa: F401 - DEFAULT_ROOT: relative to the checkout's root
+from ..degrade import DEFAULT_LUMA, rgb_to_gray
+from ..fileio import DiskFullError, atomic_write, replacing
 
 CELEBA_SIZE = (218, 178)          # (H, W) of every aligned CelebA image
 CELEBA_TOTAL = 202_599
@@ -328,20 +328,13 @@ def _write_cache(arr: np.ndarray, arr_path: Path, meta_path: Path, meta: dict) -
     """Write the cache (array, then its index with the pixels' sha256) through temporaries; a full
     disk leaves none behind and only warns, naming the file: the cache saves time, nothing more."""
     arr_path.parent.mkdir(parents=True, exist_ok=True)
-    tmps = arr_path.with_suffix(f".tmp{os.getpid()}.npy"), meta_path.with_suffix(f".tmp{os.getpid()}")
     try:
-        np.save(tmps[0], arr)
-        tmps[1].write_text(json.dumps({**meta, "pixels_sha256": pixels_sha256(arr)}))
-        os.replace(tmps[0], arr_path)
-        os.replace(tmps[1], meta_path)
-    except OSError as e:
-        if e.errno != errno.ENOSPC:
-            raise
+        with replacing(arr_path, suffix=".npy") as tmp:     # np.save would add .npy to a bare name
+            np.save(tmp, arr)
+        atomic_write(meta_path, json.dumps({**meta, "pixels_sha256": pixels_sha256(arr)}))
+    except DiskFullError:
         warnings.warn(f"no space left on device writing the decoded-image cache {arr_path}; continuing without "
                       "it (free space there, or give another cache folder, to decode only once)", stacklevel=3)
-    finally:
-        for t in tmps:
-            t.unlink(missing_ok=True)
 
 
 def load_split(data: CelebA, split: str, mode: str = "official", seed: int = 0,
@@ -363,28 +356,3 @@ def _note_skipped(data: CelebA, errors: list, total: int) -> None:
         data.skipped.update({n: err for n, err in errors})
         warnings.warn(f"skipped {len(errors)} unreadable image(s) of {total}: "
                       + "; ".join(err for _, err in errors[:5]), stacklevel=3)
-
-
-def main(argv=None) -> int:
-    """python -m sgenlib.data content-sha256 ROOT: the sha256 over every image's name and bytes
-    (and the partition file), what run_all.sh keys its stages on. `fetch DEST` and `verify PATH`:
-    sgenlib.celeba_fetch."""
-    import sys
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] in (["fetch"], ["verify"]):
-        from .celeba_fetch import main as fetch_main
-        return fetch_main(argv)
-    if len(argv) != 2 or argv[0] != "content-sha256":
-        print("usage: python -m sgenlib.data content-sha256 ROOT | fetch DEST | verify PATH", file=sys.stderr)
-        return 2
-    try:
-        src = open_celeba(argv[1])
-    except CelebAError as e:
-        print(f"sgenlib.data: {e}", file=sys.stderr)
-        return 2
-    print(_sha256({"images": content_sha256(src), "partition": src.partition}))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

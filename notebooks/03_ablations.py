@@ -15,11 +15,16 @@
 
 # %% [markdown]
 # # 03 · Ablations (Tables 1-2)
-# SGEN, SGEN-MSE and the non-sequential ensembles MEN / AEN / CEN (the SGU replaced by max / average / concatenation), trained under one protocol; per scale our PSNR and SSIM (95% CIs) beside the paper's, and MOS (the paper's; ours only from real ratings).
+# SGEN, SGEN-MSE and the non-sequential ensembles MEN / AEN / CEN (the SGU replaced by max /
+# average / concatenation), trained under one protocol; per scale our PSNR and SSIM (95% CIs)
+# beside the paper's, and MOS (the paper's; ours only from real ratings).
 
 # %% tags=["parameters"]
+# Shared by notebooks 01-07, line for line (tests/test_notebooks.py); run_all.sh passes profile,
+# data_root, results_dir, runs_dir, cache_dir and overrides. A notebook's own parameters follow it.
 profile = "smoke"          # smoke | cpu | gpu-quick | paper (sgenlib/profiles.py)
-data_root = ""             # CelebA root; empty: $CELEBA_ROOT, else the root saved by run_all.sh / lab.sh --data, else data/celeba
+data_root = ""             # CelebA root; empty: $CELEBA_ROOT, else the root saved by
+                           # run_all.sh / lab.sh --data, else data/celeba
 results_dir = "results"    # tables, figures, provenance go to results_dir/<profile>/
 runs_dir = "runs"          # checkpoints (ignored by git)
 cache_dir = "cache"        # decoded images (ignored by git)
@@ -28,8 +33,12 @@ luma = "authors"           # authors (their code: 0.114 R + 0.587 G + 0.299 B) |
 clip_noise = False         # the authors' code does not clip the noisy LR
 seed = 0
 overrides = {}             # profile settings to change, e.g. {"steps": 100}
+# this notebook's own parameters
 models = ["SGEN", "SGEN-MSE", "MEN", "AEN", "CEN"]
 ratings_dir = "results/mos/ratings"  # MOS ratings of notebook 06; our MOS only from real ratings
+
+# %% [markdown]
+# ## Data
 
 # %%
 from IPython.display import Markdown, display
@@ -43,15 +52,19 @@ S.load_data(st, data_root)
 from sgenlib import tables as T
 
 # %% [markdown]
-# Train (or resume; a finished run is reused, so a model trained once serves every table), then score every model and the degraded input on the test split at the six scales.
+# ## Train and score
+# Train (or resume; a finished run is reused, so a model trained once serves every table), then
+# score every model and the degraded input on the test split at the six scales.
 
 # %%
-table, notes = S.per_scale_stage(st, models, ratings_dir, 'table1_2_ablations', ('table1_ablations', 'table2_ablations'),
-                                 'Tables 1-2: SGEN, SGEN-MSE, MEN, AEN, CEN per scale, ours beside the paper')
+table, notes = S.per_scale_stage(
+    st, models, ratings_dir, 'table1_2_ablations', ('table1_ablations', 'table2_ablations'),
+    'Tables 1-2: SGEN, SGEN-MSE, MEN, AEN, CEN per scale, ours beside the paper')
 display(Markdown('\n'.join(f'- {n}' for n in notes)))
 table
 
 # %% [markdown]
+# ## The paper's layout
 # The same numbers in the paper's layout (its two tables of three scales each).
 
 # %%
@@ -59,7 +72,11 @@ for scales in T.paper_split():
     display(T.paper_layout(table, scales))
 
 # %% [markdown]
-# PSNR and SSIM against scale for every model of the table (ours with 95% CI bands, the paper dashed), the training curves, and restorations as in the paper's figures: one scale with several faces, then one face at the six scales (columns: ground truth, degraded input, each model; PSNR / SSIM under each). A smoke run says under each figure that its flat gray restorations are expected.
+# ## Figures
+# PSNR and SSIM against scale for every model of the table (ours with 95% CI bands, the paper
+# dashed), the training curves, and restorations as in the paper's figures: one scale with several
+# faces, then one face at the six scales (columns: ground truth, degraded input, each model; PSNR /
+# SSIM under each). A smoke run says under each figure that its flat gray restorations are expected.
 
 # %%
 gallery = S.update_gallery(st, models)

@@ -15,11 +15,19 @@
 
 # %% [markdown]
 # # 06 · Mean Opinion Score (MOS)
-# The paper's subjective study: each rater first sees the source (ground-truth) images, then rates restorations one at a time from 1 (bad) to 5 (excellent), blind to the model, in an order fixed per rater; 48 faces per scale and model in the paper. Ratings are appended to `ratings_dir/<rater>.csv` and a stopped session resumes. The analysis uses real ratings only: the kit never simulates raters. A no-reference score (PIQE) is shown beside it as a proxy, not a substitute.
+# The paper's subjective study: each rater first sees the source (ground-truth) images, then rates
+# restorations one at a time from 1 (bad) to 5 (excellent), blind to the model, in an order fixed
+# per rater; 48 faces per scale and model in the paper. Ratings are appended to
+# `ratings_dir/<rater>.csv` and a stopped session resumes. The analysis uses real ratings only: the
+# kit never simulates raters. A no-reference score (PIQE) is shown beside it as a proxy, not a
+# substitute.
 
 # %% tags=["parameters"]
+# Shared by notebooks 01-07, line for line (tests/test_notebooks.py); run_all.sh passes profile,
+# data_root, results_dir, runs_dir, cache_dir and overrides. A notebook's own parameters follow it.
 profile = "smoke"          # smoke | cpu | gpu-quick | paper (sgenlib/profiles.py)
-data_root = ""             # CelebA root; empty: $CELEBA_ROOT, else the root saved by run_all.sh / lab.sh --data, else data/celeba
+data_root = ""             # CelebA root; empty: $CELEBA_ROOT, else the root saved by
+                           # run_all.sh / lab.sh --data, else data/celeba
 results_dir = "results"    # tables, figures, provenance go to results_dir/<profile>/
 runs_dir = "runs"          # checkpoints (ignored by git)
 cache_dir = "cache"        # decoded images (ignored by git)
@@ -28,6 +36,7 @@ luma = "authors"           # authors (their code: 0.114 R + 0.587 G + 0.299 B) |
 clip_noise = False         # the authors' code does not clip the noisy LR
 seed = 0
 overrides = {}             # profile settings to change, e.g. {"steps": 100}
+# this notebook's own parameters
 ratings_dir = "results/mos/ratings"  # MOS ratings of notebook 06; our MOS only from real ratings
 n_per_scale = 0           # faces per scale and model to rate (0 for the profile setting)
 gallery_dir = ""          # rate this gallery folder instead of the profile rating set
@@ -43,18 +52,24 @@ st = S.open_study(profile, results_dir, runs_dir, cache_dir, color=color, luma=l
                   clip_noise=clip_noise, seed=seed, **overrides)
 
 # %% [markdown]
-# The rating set: every trained model's restorations of the first faces of the test split at the six scales, written to `results/<profile>/mos_set/` (regenerated from checkpoints, not committed). Without checkpoints, or when the CelebA data cannot be opened here, the rating set already written (or else the gallery) is used.
+# ## The rating set
+# Every trained model's restorations of the first faces of the test split at the six scales,
+# written to `results/<profile>/mos_set/` (regenerated from checkpoints, not committed). Without
+# checkpoints, or when the CelebA data cannot be opened here, the rating set already written (or
+# else the gallery) is used.
 
 # %%
 rating_set, n_rate = S.mos_rating_set(st, n_per_scale, gallery_dir, data_root)
 print(f"rating set: {rating_set} ({n_rate} faces per scale and model)")
 
 # %% [markdown]
-# The rating app (set `launch_app = False` in the parameters to skip it).
+# ## The rating app
+# Set `launch_app = False` in the parameters to skip it.
 
 # %%
 if launch_app:
-    display(mos_app.RatingApp(rating_set, ratings_dir=resolve_project_path(ratings_dir), n_per_scale=n_rate))
+    display(mos_app.RatingApp(rating_set, ratings_dir=resolve_project_path(ratings_dir),
+                              n_per_scale=n_rate))
 
 # %% [markdown]
 # ## Analysis of the ratings collected so far
@@ -70,6 +85,9 @@ mos_report.show(report)
 # %%
 nr_table = mos_proxy.proxy_table(st.results / "gallery", rating_set)
 mos_report.show_proxy(nr_table)
+
+# %% [markdown]
+# ## The tables written
 
 # %%
 written = mos_report.write_tables(report, st.results / "tables", nr_table=nr_table)

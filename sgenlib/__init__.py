@@ -42,10 +42,13 @@ report: the stages the notebooks run and what they write
   claims      the paper's claims decided by paired tests
   publish     a results folder made fit to commit: portable paths, no file too big
   summary     a finished study's headline numbers read back from its files (the README's Results)
+  viewer.panels, viewer.render, viewer.uploads, viewer.sources
+              the viewer without widgets: panels, rendering, uploads, LIVE / GALLERY sources
 
 apps: the JupyterLab widgets
   widgets     pieces the two apps share
-  viewer      the restoration viewer
+  viewer.app  the restoration viewer's widget and open_viewer
+  viewer      the viewer package: its plain names, and the widget's found lazily
   mos.app     the MOS rating session and app
 """
 __version__ = "0.1.0"
@@ -56,8 +59,9 @@ LAYERS: dict[str, tuple[str, ...]] = {
              "provenance", "runall", "speed", "train", "evaluate", "inference", "complexity",
              "learncheck"),
     "report": ("markdown", "mos.storage", "mos.plan", "mos.stats", "mos.proxy", "mos.report", "tables",
-               "figures", "study", "claims", "publish", "summary"),
-    "apps": ("widgets", "viewer", "mos.app"),
+               "figures", "study", "claims", "publish", "summary", "viewer.panels", "viewer.render",
+               "viewer.uploads", "viewer.sources"),
+    "apps": ("widgets", "viewer.app", "viewer", "mos.app"),
 }
 """Layer -> its modules (names below sgenlib; 'archs' stands for the whole sgenlib.archs package),
 from the bottom up: each may import only from its own layer and those before it."""

@@ -142,9 +142,11 @@ def test_the_checker_sees_each_import_form(tmp_path, module, source, expected):
     assert [t for _, t in sgenlib_imports(module, path)] == [expected]
 
 
-def _modules_loaded_by(module: str) -> set[str]:
-    """The sgenlib modules a fresh interpreter holds after `import <module>`."""
-    code = f"import sys, {module}; print(' '.join(m for m in sys.modules if m.startswith('sgenlib')))"
+def _modules_loaded_by(module: str, prefixes: tuple[str, ...] = ("sgenlib",)) -> set[str]:
+    """The modules (sgenlib's, or those starting with `prefixes`) a fresh interpreter holds after
+    `import <module>` (several modules: 'a, b')."""
+    code = (f"import sys, {module}; "
+            f"print(' '.join(m for m in sys.modules if m.startswith({tuple(prefixes)!r})))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     return set(out.stdout.split())
@@ -155,3 +157,19 @@ def test_tables_does_not_import_study():
     assert "sgenlib.tables" in loaded
     assert "sgenlib.study" not in loaded, "sgenlib.tables pulls in sgenlib.study (study calls tables, not back)"
     assert not any(m.startswith("sgenlib.mos.app") or m == "sgenlib.widgets" for m in loaded)
+
+
+def test_the_viewer_renders_without_widgets():
+    """The viewer's report-layer modules (panels, render, uploads, sources) import no ipywidgets and
+    no sgenlib.widgets, though each import runs sgenlib/viewer/__init__.py; its widget names are
+    found there lazily."""
+    plain = [f"sgenlib.{u}" for u in sgenlib.LAYERS["report"] if u.startswith("viewer.")]
+    assert len(plain) >= 4
+    loaded = _modules_loaded_by(", ".join(plain), ("sgenlib", "ipywidgets"))
+    assert set(plain) <= loaded
+    assert not any(m.split(".")[0] == "ipywidgets" for m in loaded), "the plain viewer imports ipywidgets"
+    assert not {"sgenlib.widgets", "sgenlib.viewer.app"} & loaded
+    code = "import sys, sgenlib.viewer as V; V.open_viewer; print('ipywidgets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert out.stdout.split() == ["True"]                    # asked for, the widget is there

@@ -5,6 +5,7 @@ pair in sync by itself)."""
 from __future__ import annotations
 
 import ast
+import re
 
 import jupytext
 import nbformat
@@ -44,6 +45,36 @@ def test_pair_in_sync_and_clean(stem):
     aliases = [a.asname for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("sgenlib")
                for a in n.names if a.asname]
     assert "F" not in aliases, "`F` is torch.nn.functional by convention; import sgenlib.figures as figures"
+
+
+OWN_PARAMETERS = "# this notebook's own parameters"
+
+
+def _parameters(stem: str) -> tuple[str, str]:
+    """The `parameters` cell of a notebook as (the block shared by all, the notebook's own lines):
+    split at the OWN_PARAMETERS comment line (no such line: all of it is shared)."""
+    cell = next(c for c in jupytext.read(NOTEBOOKS / f"{stem}.py").cells
+                if "parameters" in c.metadata.get("tags", []))
+    lines = cell.source.splitlines()
+    own = lines.index(OWN_PARAMETERS) if OWN_PARAMETERS in lines else len(lines)
+    return "\n".join(lines[:own]), "\n".join(lines[own:])
+
+
+def test_shared_parameters_are_the_same_in_every_notebook():
+    """The parameters every notebook has are one block, line for line the same in all seven; it
+    assigns each name run_all.sh passes to papermill (-p NAME, -y "NAME: ...") once. A notebook's
+    own parameters come after it, under OWN_PARAMETERS (07_viewer's profile 'auto' among them:
+    papermill injects run_all.sh's values after the whole cell, so they win)."""
+    blocks = {stem: _parameters(stem)[0] for stem in STEMS}
+    assert len(STEMS) == 7
+    first = blocks[STEMS[0]]
+    differ = [stem for stem, block in blocks.items() if block != first]
+    assert not differ, f"the shared parameters block of {differ} differs from {STEMS[0]}'s"
+    run_all = (REPO / "run_all.sh").read_text()
+    passed = set(re.findall(r"-p (\w+) ", run_all)) | set(re.findall(r'-y "(\w+):', run_all))
+    assert {"profile", "data_root", "results_dir", "runs_dir", "cache_dir", "overrides"} <= passed
+    assigned = [t.id for n in ast.parse(first).body if isinstance(n, ast.Assign) for t in n.targets]
+    assert sorted(assigned) == sorted(set(assigned)) and passed <= set(assigned)
 
 
 def test_mos_notebook_holds_no_logic():

@@ -55,9 +55,9 @@ __version__ = "0.1.0"
 
 LAYERS: dict[str, tuple[str, ...]] = {
     "core": ("paths", "fileio", "hostinfo", "data_root", "progress", "paper", "degrade", "data",
-             "celeba_fetch", "data.__main__", "metrics", "archs", "losses", "optim", "profiles", "locks", "reads", "procgroup",
-             "provenance", "runall", "speed", "train", "evaluate", "inference", "complexity",
-             "learncheck"),
+             "celeba_fetch", "data.__main__", "metrics", "archs", "losses", "optim", "profiles",
+             "locks", "reads", "procgroup", "provenance", "runall", "speed", "train", "evaluate",
+             "inference", "complexity", "learncheck"),
     "report": ("markdown", "mos.storage", "mos.plan", "mos.stats", "mos.proxy", "mos.report", "tables",
                "figures", "study", "claims", "publish", "summary", "viewer.panels", "viewer.render",
                "viewer.uploads", "viewer.sources"),

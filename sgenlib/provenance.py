@@ -1,6 +1,8 @@
 """Provenance: what produced each stage's results (git commit, profile, parameters, data content
-hash, the files it read, device, torch version, wall time), whether a stage is up to date, and the
-runner's safety nets (one writer per folder, notebooks in their own process group).
+hash, the files it read, device, torch version, wall time), and whether a stage is up to date. Its
+command line is run_all.sh's one entry point, also for the runner's safety nets that live in core
+modules of their own: the results folder's lock (sgenlib.locks) and each notebook in its own
+process group (sgenlib.procgroup).
 
     python -m sgenlib.provenance check  --results R --stage S --params JSON --notebook NB
     python -m sgenlib.provenance record --results R --stage S --params JSON --notebook NB --seconds T --status ok

@@ -69,7 +69,9 @@ if [[ "$data_from" == "--data" ]]; then "$PYTHON" -m sgenlib.data_root set "$dat
 out="$results/$profile"
 # overrides: --set steps=100 --set eval_batch=32 -> {"steps": 100, "eval_batch": 32}, each checked now
 overrides_json="$("$PYTHON" -m sgenlib.runall sets "$profile" "${sets[@]+"${sets[@]}"}")" || exit 2
-notebooks=(01_data_prep 02_sgen 03_ablations 04_sota 05_n_study 06_mos 07_viewer)
+# the stages in run order: one list, sgenlib.runall.NOTEBOOKS (the device run reads it too)
+notebook_list="$("$PYTHON" -m sgenlib.runall notebooks)" || exit 2
+mapfile -t notebooks <<< "$notebook_list"
 if [[ -n "$only" ]]; then "$PYTHON" -m sgenlib.runall only "$only" "${notebooks[@]}" || exit 2; fi
 mkdir -p "$out/notebooks" "$out/provenance"
 case "$out" in /*) out_abs="$out" ;; *) out_abs="$here/$out" ;; esac

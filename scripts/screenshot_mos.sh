@@ -23,18 +23,7 @@ gallery="$results/$profile/mos_set"
 [[ -f "$gallery/index.csv" ]] || { echo "screenshot_mos.sh: no rating set or gallery under $results/$profile" >&2; exit 2; }
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 for screen in source rating; do
-  "$PYTHON" - "$tmp/mos_$screen.ipynb" "$here/$gallery" "$tmp/ratings" "$screen" <<'PY'
-import sys
-import nbformat
-from nbformat.v4 import new_code_cell, new_notebook
-path, gallery, ratings, screen = sys.argv[1:]
-code = (f"from sgenlib.mos.app import RatingApp\n"
-        f"app = RatingApp({gallery!r}, ratings_dir={ratings!r}, n_per_scale=1, min_view_s=0)\n"
-        f"app.start('screenshot')\n" + ("app.begin_rating()\n" if screen == "rating" else "") + "app")
-nb = new_notebook(cells=[new_code_cell(code)])
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-nbformat.write(nb, path)
-PY
+  "$PYTHON" scripts/screenshot_mos_notebook.py "$tmp/mos_$screen.ipynb" "$here/$gallery" "$tmp/ratings" "$screen"
   "$PYTHON" -m papermill "$tmp/mos_$screen.ipynb" "$tmp/mos_${screen}_run.ipynb" -k python3 --cwd "$here" >/dev/null 2>&1
   PYTHON="$PYTHON" scripts/screenshot_viewer.sh --profile "$profile" --results "$results" \
     --notebook "$tmp/mos_${screen}_run.ipynb" --out "$outdir/mos_app_${screen}_screenshot.png" --window 1400x1100

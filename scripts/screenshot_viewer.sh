@@ -7,10 +7,11 @@
 #
 # 1. executes the viewer notebook with papermill (skipped with --notebook: an already executed copy,
 #    e.g. results/<profile>/notebooks/07_viewer.ipynb from run_all.sh); the widget state is saved in
-#    the notebook, code cells are collapsed in a temporary copy;
+#    the notebook, code cells are collapsed in a temporary copy (scripts/screenshot_viewer_notebook.py);
 # 2. starts JupyterLab on a free localhost port with a random token, in a temporary folder;
 # 3. opens the notebook in headless Chromium, driven over the DevTools protocol (python
-#    websocket-client, a dependency of jupyter_server), waits until the widget's images are drawn,
+#    websocket-client, a dependency of jupyter_server; scripts/screenshot_viewer_capture.py),
+#    waits until the widget's images are drawn,
 #    scrolls the viewer into view, makes the page as tall as the viewer (every ticked model's panel
 #    in the picture) and saves a PNG (default results/<profile>/viewer_screenshot.png);
 # 4. stops Chromium and JupyterLab (the processes it started, by pid) and removes the temporary folder.
@@ -39,7 +40,7 @@ timeout=90
 install=0
 keep=0
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --profile) profile="${2:?--profile needs a value}"; shift 2 ;;
@@ -100,19 +101,7 @@ if [[ -z "$notebook" ]]; then
 fi
 # trusted (signed in a notary database of our own), or JupyterLab shows only the text of the widget
 mkdir -p "$tmp/lab" "$tmp/data"
-"$PYTHON" - "$notebook" "$tmp/lab/viewer.ipynb" "$tmp/data" <<'PY'
-import sys
-import nbformat
-from nbformat.sign import NotebookNotary
-nb = nbformat.read(sys.argv[1], as_version=4)
-if "application/vnd.jupyter.widget-state+json" not in nb.metadata.get("widgets", {}):
-    sys.exit(f"{sys.argv[1]} holds no widget state: execute it with papermill / nbclient first")
-for cell in nb.cells:
-    if cell.cell_type == "code" or "LIVE** when" in cell.source:
-        cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
-NotebookNotary(data_dir=sys.argv[3]).sign(nb)
-nbformat.write(nb, sys.argv[2])
-PY
+"$PYTHON" scripts/screenshot_viewer_notebook.py "$notebook" "$tmp/lab/viewer.ipynb" "$tmp/data"
 
 # 2. JupyterLab in the temporary folder, its own config / runtime / settings (news pop-up off)
 port="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -143,75 +132,8 @@ cdp_port="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 chrome_pid=$!
 mkdir -p "$(dirname "$out")"
 rc=0
-"$PYTHON" - "$cdp_port" "http://127.0.0.1:$port/lab/tree/viewer.ipynb?token=$token" "$out" "$timeout" <<'PY' || rc=$?
-import base64, json, sys, time, urllib.request
-import websocket
-
-port, url, out, timeout = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-deadline = time.time() + 30
-while True:
-    try:
-        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2))
-        page = next(t for t in targets if t.get("type") == "page")
-        break
-    except Exception:  # noqa: BLE001 - Chromium still starting
-        if time.time() > deadline:
-            sys.exit("Chromium's DevTools endpoint did not come up")
-        time.sleep(0.3)
-ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
-ids = iter(range(1, 10**9))
-
-
-def call(method, **params):
-    i = next(ids)
-    ws.send(json.dumps({"id": i, "method": method, "params": params}))
-    while True:
-        msg = json.loads(ws.recv())
-        if msg.get("id") == i:
-            if "error" in msg:
-                raise RuntimeError(f"{method}: {msg['error']}")
-            return msg.get("result", {})
-
-
-def js(expr):
-    r = call("Runtime.evaluate", expression=expr, returnByValue=True, awaitPromise=True)
-    return r.get("result", {}).get("value")
-
-
-call("Page.enable")
-call("Page.navigate", url=url)
-# the viewer's panels are <img> widgets inside the output; wait until they are decoded
-ready = """(() => { const imgs = [...document.querySelectorAll('.jp-OutputArea-output img.widget-image')];
-  return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0) ? imgs.length : 0; })()"""
-t0, n = time.time(), 0
-while time.time() - t0 < timeout:
-    n = js(ready) or 0
-    if n:
-        break
-    time.sleep(0.5)
-js("""(() => { const app = window.jupyterapp;
-  if (app && !app.shell.leftCollapsed) app.commands.execute('application:toggle-left-area');
-  if (app && !app.shell.rightCollapsed) app.commands.execute('application:toggle-right-area'); })()""")
-js("""document.head.insertAdjacentHTML('beforeend',
-  '<style>.jupyter-widgets-disconnected::before { display: none !important; }</style>')""")
-time.sleep(0.8)
-top_of_viewer = """(() => { const w = document.querySelector('.jp-OutputArea-output .widget-vbox');
-  if (!w) return 0; w.scrollIntoView({block: 'start'}); return Math.ceil(w.getBoundingClientRect().height); })()"""
-needed = js(top_of_viewer) or 0
-size = js("[window.innerWidth, window.innerHeight]") or [0, 0]
-# every panel of every ticked model in the picture (they wrap to more rows than the window holds):
-# a page tall enough for the whole viewer below JupyterLab's menu, toolbar and status bar
-if needed + 200 > size[1]:
-    call("Emulation.setDeviceMetricsOverride", width=size[0], height=needed + 200, deviceScaleFactor=1, mobile=False)
-    time.sleep(1.0)
-    js(top_of_viewer)
-time.sleep(1.0)
-png = base64.b64decode(call("Page.captureScreenshot", format="png")["data"])
-open(out, "wb").write(png)
-print(f"   {n} panel image(s) rendered after {time.time() - t0:.1f} s" if n else
-      f"   the widgets did not render within {timeout:.0f} s; the screenshot shows the page as it was")
-sys.exit(0 if n else 3)
-PY
+"$PYTHON" scripts/screenshot_viewer_capture.py "$cdp_port" "http://127.0.0.1:$port/lab/tree/viewer.ipynb?token=$token" \
+  "$out" "$timeout" || rc=$?
 end=$(date +%s.%N)
 awk -v o="$out" -v a="$start" -v b="$end" 'BEGIN { printf "== wrote %s in %.1f s\n", o, b - a }'
 exit $rc

@@ -8,6 +8,7 @@ core: the paper's method, trained and measured; no notebook, table or widget in 
   paths       where relative paths point (the checkout's root)
   fileio      atomic file writes (temporary, fsync, rename), full-disk errors naming the file
   hostinfo    the CPU's model name and feature flags, without torch
+  timing      device-synchronised timing (Clock, timed steps and calls) and peak memory
   data_root   where CelebA is: parameter, $CELEBA_ROOT, the root saved by --data, data/celeba
   progress    the kit's progress: tqdm bars, or plain stderr lines under run_all.sh
   paper       the paper's numbers (Tables 1-5), scales, model groups and the one model order
@@ -54,10 +55,10 @@ apps: the JupyterLab widgets
 __version__ = "0.1.0"
 
 LAYERS: dict[str, tuple[str, ...]] = {
-    "core": ("paths", "fileio", "hostinfo", "data_root", "progress", "paper", "degrade", "data",
-             "celeba_fetch", "data.__main__", "metrics", "archs", "losses", "optim", "profiles",
-             "locks", "reads", "procgroup", "provenance", "runall", "speed", "train", "evaluate",
-             "inference", "complexity", "learncheck"),
+    "core": ("paths", "fileio", "hostinfo", "timing", "data_root", "progress", "paper", "degrade",
+             "data", "celeba_fetch", "data.__main__", "metrics", "archs", "losses", "optim",
+             "profiles", "locks", "reads", "procgroup", "provenance", "runall", "speed", "train",
+             "evaluate", "inference", "complexity", "learncheck"),
     "report": ("markdown", "mos.storage", "mos.plan", "mos.stats", "mos.proxy", "mos.report", "tables",
                "figures", "study", "claims", "publish", "summary", "viewer.panels", "viewer.render",
                "viewer.uploads", "viewer.sources"),

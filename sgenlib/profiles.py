@@ -4,8 +4,8 @@ smoke      CPU, tiny widths, a handful of images and steps: checks every stage e
            Its outputs are marked "smoke" wherever they appear; its numbers say nothing about SGEN.
 cpu        the whole study on a 2-core CPU with a native bf16 unit in about an hour: width x0.25,
            batch 4, 2,000 steps, bf16 autocast + channels_last (sgenlib.speed), 10,000
-           official-split training faces, 200 test faces; sized by scripts/size_gpu_quick.py from
-           measured step times on such a machine (docs/protocol.md#profiles).
+           official-split training faces, 200 test faces; sized by scripts/device/size_gpu_quick.py
+           from measured step times on such a machine (docs/protocol.md#profiles).
 gpu-quick  the whole study (twelve trainings and their evaluations) sized to fit about 9 minutes
            on one H100/H200: paper widths, official partition of whatever images are given,
            1,000 steps at batch 64 (0.2% of the paper's 500,000 steps).

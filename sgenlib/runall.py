@@ -1,5 +1,6 @@
 """run_all.sh's checks and messages, each a function a test can call:
 
+    python -m sgenlib.runall notebooks                   the stages in run order, one a line (NOTEBOOKS)
     python -m sgenlib.runall only STAGES KNOWN...        the --only names, checked (did you mean ...)
     python -m sgenlib.runall sets PROFILE KEY=VALUE...   the --set values as JSON, checked up front
     python -m sgenlib.runall notebook NOTEBOOK.ipynb     the jupytext pair synced before it runs
@@ -19,6 +20,11 @@ from pathlib import Path
 
 from .profiles import check_overrides
 from .fileio import remove_temporaries
+
+
+NOTEBOOKS = ("01_data_prep", "02_sgen", "03_ablations", "04_sota", "05_n_study", "06_mos", "07_viewer")
+"""The study's stages, notebooks/<name>.ipynb, in the order run_all.sh runs them (the device run's
+sizing and status lines read the same list)."""
 
 
 class RunAllError(ValueError):
@@ -167,7 +173,9 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     action, args = (argv[0], argv[1:]) if argv else ("", [])
     try:
-        if action == "only":
+        if action == "notebooks":
+            print("\n".join(NOTEBOOKS))
+        elif action == "only":
             check_stage_names(args[0] if args else "", args[1:])
         elif action == "sets":
             print(json.dumps(parse_sets(args[0], args[1:])))

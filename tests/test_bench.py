@@ -23,12 +23,17 @@ import numpy as np
 import pytest
 import torch
 
+from sgenlib import data as celeba
+from sgenlib.degrade import DegradeOptions
 from sgenlib.paper import SCALES
+from sgenlib.timing import Clock
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def _load_bench():
+    """benchmarks/bench.py as `python benchmarks/bench.py` runs it (it puts the checkout on
+    sys.path, so its parts import as benchmarks.naive, benchmarks.pipelines, ...)."""
     spec = importlib.util.spec_from_file_location("bench", REPO / "benchmarks" / "bench.py")
     mod = importlib.util.module_from_spec(spec)
     sys.modules["bench"] = mod
@@ -37,6 +42,7 @@ def _load_bench():
 
 
 bench = _load_bench()
+from benchmarks import naive, peak, pipelines  # noqa: E402  (importable once bench.py has run)
 
 
 class RecordingTrainer:
@@ -54,8 +60,8 @@ class RecordingTrainer:
 
 def test_mixed_scale_cycles_the_six_scales_equally_in_every_window():
     t = RecordingTrainer()
-    clock = bench.Clock(torch.device("cpu"), 60.0)
-    r, next_step = bench.time_training(t, SCALES, clock, warmup=1, steps=12, budget=10.0, first_step=7, windows=3)
+    clock = Clock(torch.device("cpu"), 60.0)
+    r, next_step = pipelines.time_training(t, SCALES, clock, warmup=1, steps=12, budget=10.0, first_step=7, windows=3)
     steps = [s for s, _ in t.seen]
     assert steps == list(range(7, next_step))                    # consecutive step numbers, none reused
     warm = len(SCALES)
@@ -72,32 +78,41 @@ def test_mixed_scale_cycles_the_six_scales_equally_in_every_window():
 
 def test_single_scale_phase_uses_only_that_scale():
     t = RecordingTrainer()
-    clock = bench.Clock(torch.device("cpu"), 60.0)
-    bench.time_training(t, [SCALES[-1]], clock, warmup=2, steps=5, budget=10.0, first_step=1, windows=2)
+    clock = Clock(torch.device("cpu"), 60.0)
+    pipelines.time_training(t, [SCALES[-1]], clock, warmup=2, steps=5, budget=10.0, first_step=1, windows=2)
     assert {sc for _, sc in t.seen} == {tuple(SCALES[-1])}
+
+
+def test_every_step_trains_at_its_place_in_the_phase_cycle():
+    """A warm-up that is not a whole number of cycles (8 steps, six scales): step k still trains at
+    scales[(k - first) % 6], the cycle the naive loader plans by step number (StepSampler)."""
+    t = RecordingTrainer()
+    pipelines.time_training(t, SCALES, Clock(torch.device("cpu"), 60.0), warmup=8, steps=12, budget=10.0,
+                            first_step=3, windows=2)
+    assert len(t.seen) > 8 and all(sc == tuple(SCALES[(k - 3) % len(SCALES)]) for k, sc in t.seen)
 
 
 def test_naive_pipeline_is_the_authors_way(celeba_dir, tmp_path):
     args = bench.parse_args(["--quick", "--data", str(celeba_dir), "--models", "SGEN-MSE", "--windows", "1"])
-    source = bench.celeba.open_celeba(celeba_dir)
+    source = celeba.open_celeba(celeba_dir)
     names, _ = bench.bench_names(source, 8)
-    degrade = bench.DegradeOptions()
-    arr, names = bench.celeba.load_images(source, names, cache_dir=tmp_path / "cache")
+    degrade = DegradeOptions()
+    arr, names = celeba.load_images(source, names, cache_dir=tmp_path / "cache")
     images = torch.from_numpy(arr)
-    pipe = bench.build("naive", "SGEN-MSE", args, images, source, names, degrade, torch.device("cpu"), tmp_path)
+    pipe = pipelines.build("naive", "SGEN-MSE", args, images, source, names, degrade, torch.device("cpu"), tmp_path)
     t = pipe.t
-    assert isinstance(t, bench.NaiveTrainer)
+    assert isinstance(t, naive.NaiveTrainer)
     assert not t.amp and not t.channels_last and not t.fused_adam and t.compiled is None
     assert type(t.opt_g) is torch.optim.Adam and not t.opt_g.defaults.get("fused")
     # the loader: 2 workers, each face decoded and degraded with OpenCV there, in step order
-    assert bench.cv2 is not None, "the naive pipeline degrades with OpenCV (opencv-python-headless is a dependency)"
+    assert naive.cv2 is not None, "the naive pipeline degrades with OpenCV (opencv-python-headless is a dependency)"
     item = (3, tuple(SCALES[2]), 12345)
     inp, tgt = t.dataset[item]
-    ref = bench.degrade_one_cpu(bench.celeba.decode_image(source, names[3]), SCALES[2],
+    ref = naive.degrade_one_cpu(celeba.decode_image(source, names[3]), SCALES[2],
                                 np.random.default_rng(12345), degrade)
     assert np.array_equal(inp.numpy(), ref[0]) and np.array_equal(tgt.numpy(), ref[1])
     t.start_phase(5, SCALES)
-    assert t.loader.num_workers == bench.NAIVE_WORKERS == 2
+    assert t.loader.num_workers == naive.NAIVE_WORKERS == 2
     shapes = [t.make_batch(s)[0] for s in range(5, 8)]
     assert shapes == [tuple(s) for s in SCALES[:3]]
     with pytest.raises(RuntimeError, match="start_phase"):
@@ -115,7 +130,7 @@ def test_naive_pipeline_is_the_authors_way(celeba_dir, tmp_path):
     before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
     try:
-        pipe.train_phase("128x96", bench.Clock(torch.device("cpu"), 60.0), 0.1)
+        pipe.train_phase("128x96", Clock(torch.device("cpu"), 60.0), 0.1)
         assert seen and all(s == (False, False) for s in seen)
         assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
     finally:
@@ -124,14 +139,14 @@ def test_naive_pipeline_is_the_authors_way(celeba_dir, tmp_path):
 
 
 def test_peak_table_and_fraction():
-    assert bench.peak_bf16_tflops("NVIDIA H200", "cuda") == 989.4
-    assert bench.peak_bf16_tflops("NVIDIA H100 PCIe", "cuda") == 756.5
-    assert bench.peak_bf16_tflops("NVIDIA H100 80GB HBM3", "cuda") == 989.4
-    assert bench.peak_bf16_tflops("cpu (x86_64, 1 threads)", "cpu") is None
-    assert bench.peak_bf16_tflops("Some Unknown GPU", "cuda") is None
+    assert peak.peak_bf16_tflops("NVIDIA H200", "cuda") == 989.4
+    assert peak.peak_bf16_tflops("NVIDIA H100 PCIe", "cuda") == 756.5
+    assert peak.peak_bf16_tflops("NVIDIA H100 80GB HBM3", "cuda") == 989.4
+    assert peak.peak_bf16_tflops("cpu (x86_64, 1 threads)", "cpu") is None
+    assert peak.peak_bf16_tflops("Some Unknown GPU", "cuda") is None
     # 10,000 images/s x 50 GFLOP = 500 TFLOP/s = half of a 1,000 TFLOP/s card
-    assert bench.fraction_of_peak(10_000, 50.0, 1000.0) == 0.5
-    assert bench.fraction_of_peak(10_000, 50.0, None) is None
+    assert peak.fraction_of_peak(10_000, 50.0, 1000.0) == 0.5
+    assert peak.fraction_of_peak(10_000, 50.0, None) is None
 
 
 @pytest.mark.slow

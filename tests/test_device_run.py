@@ -1,7 +1,9 @@
-"""The device run's scripts (scripts/gpu_run.sh, size_gpu_quick.py, prepare_device_carry.sh) on
-the CPU: the preflight stops within seconds naming what is missing, the step count comes from the
-whole study's budget with no forced minimum, the commit travels in .device_commit, the notebooks'
-inline backend is not overridden. The whole device call is rehearsed by scripts/rehearse_device.sh.
+"""The device run's scripts (scripts/device/: gpu_run.sh, size_gpu_quick.py, prepare_device_carry.sh,
+called through scripts/gpu_run.sh and the other paths the guide names) on the CPU: the preflight
+stops within seconds naming what is missing, the step count comes from the whole study's budget
+with no forced minimum, the commit travels in .device_commit, the notebooks' inline backend is not
+overridden. The whole device call is rehearsed by scripts/rehearse_device.sh; the Python helpers
+of scripts/device/ are checked one by one in tests/test_device_scripts.py.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import pytest
 import torch
 
 from sgenlib import provenance
+from sgenlib.runall import NOTEBOOKS
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,21 +51,21 @@ def test_gpu_run_keeps_the_notebooks_inline_backend():
     """MPLBACKEND=Agg in the environment stops ipykernel from choosing its inline backend, and the
     executed notebooks lose their figures; gpu_run.sh unsets it (scripts/rehearse_device.sh checks
     the executed notebooks' image/png outputs end to end)."""
-    text = (REPO / "scripts" / "gpu_run.sh").read_text()
+    text = (REPO / "scripts" / "device" / "gpu_run.sh").read_text()
     code = [line.split("#")[0] for line in text.splitlines()]
     assert not any("MPLBACKEND=" in line for line in code)
     assert any(line.strip() == "unset MPLBACKEND" for line in code)
 
 
-def _size_module():
-    spec = importlib.util.spec_from_file_location("size_gpu_quick", REPO / "scripts" / "size_gpu_quick.py")
+def _device_module(name):
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / "device" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
 def test_steps_fill_the_study_budget_without_a_forced_minimum():
-    choose = _size_module().choose_steps
+    choose = _device_module("size_plan").choose_steps
     # 400 s budget, 150 s fixed, 0.1 s per step of all models: 2,500 steps
     assert choose(400, 150, 0.1, 10, 20_000) == (2500, False)
     assert choose(400, 150, 0.1, 10, 1000) == (1000, False)           # the profile's cap
@@ -73,7 +76,7 @@ def test_steps_fill_the_study_budget_without_a_forced_minimum():
 
 
 def test_sizing_uses_the_profile_actually_run():
-    mod = _size_module()
+    mod = _device_module("size_gpu_quick")
     a = mod.parse_args(["--data", "x", "--profile", "smoke", "--study-s", "100"])
     assert a.prof["name"] == "smoke" and a.prof["width"] == 0.125 and a.max_steps == 4
     a = mod.parse_args(["--data", "x", "--profile", "gpu-quick", "--until", "1", "--set", "width=0.5"])
@@ -90,9 +93,15 @@ def test_commit_read_from_device_commit_file(tmp_path, monkeypatch):
     assert provenance.git_commit(tmp_path)["commit"] == "feedbeef"
 
 
+def _copy_prepare_device_carry(root: Path) -> None:
+    """The script as the guide calls it (scripts/prepare_device_carry.sh) and the one it runs."""
+    (root / "scripts" / "device").mkdir(parents=True)
+    shutil.copy(REPO / "scripts" / "prepare_device_carry.sh", root / "scripts")
+    shutil.copy(REPO / "scripts" / "device" / "prepare_device_carry.sh", root / "scripts" / "device")
+
+
 def test_prepare_device_carry_asks_for_setup_first(tmp_path):
-    (tmp_path / "scripts").mkdir()
-    shutil.copy(REPO / "scripts" / "prepare_device_carry.sh", tmp_path / "scripts")
+    _copy_prepare_device_carry(tmp_path)
     p = _run(["bash", str(tmp_path / "scripts" / "prepare_device_carry.sh")], cwd=tmp_path,
              env={"PYTHON": ""})
     assert p.returncode == 2 and "scripts/setup.sh" in p.stderr
@@ -101,9 +110,8 @@ def test_prepare_device_carry_asks_for_setup_first(tmp_path):
 def test_prepare_device_carry_writes_the_commit(tmp_path):
     if not (REPO / ".git").exists():
         pytest.fail("this test needs the kit's git checkout")
-    (tmp_path / "scripts").mkdir()
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    shutil.copy(REPO / "scripts" / "prepare_device_carry.sh", tmp_path / "scripts")
+    _copy_prepare_device_carry(tmp_path)
     subprocess.run(["git", "-C", str(tmp_path), "add", "scripts"], check=True)
     subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
                    check=True)
@@ -140,6 +148,6 @@ def test_cut_study_still_packs_and_exits_0(tmp_path, celeba_dir):
     assert outcome["preflight"] == "ok" and outcome["sizing"] in ("cut", "ok", "skipped")
     assert outcome["study"] == "cut"
     notebooks = {k: v for k, v in outcome.items() if k.startswith("study/")}
-    assert len(notebooks) == 7 and "cut" in notebooks.values() and "not-reached" in notebooks.values()
+    assert len(notebooks) == len(NOTEBOOKS) and "cut" in notebooks.values() and "not-reached" in notebooks.values()
     assert outcome["pack"] == "ok" and (out / "results.tgz").is_file()
     assert sorted(p.name for p in out.iterdir()) == ["gpu_run.log", "results.tgz", "status.txt"]

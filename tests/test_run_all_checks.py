@@ -16,6 +16,19 @@ from sgenlib import runall as R
 STAGES = ["01_data_prep", "02_sgen", "03_ablations", "04_sota", "05_n_study", "06_mos", "07_viewer"]
 
 
+# ---- the one list of stages ---------------------------------------------------------------------
+def test_one_notebook_list_for_run_all_and_the_device_run():
+    """sgenlib.runall.NOTEBOOKS is every notebook pair in notebooks/, in run order; run_all.sh reads it
+    (python -m sgenlib.runall notebooks) and keeps no list of its own, nor does the device run."""
+    assert list(R.NOTEBOOKS) == STAGES == sorted(p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    proc = subprocess.run([sys.executable, "-m", "sgenlib.runall", "notebooks"], cwd=REPO, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, check=True)
+    assert proc.stdout.splitlines() == STAGES
+    for script in ("run_all.sh", "scripts/device/gpu_run.sh"):
+        text = (REPO / script).read_text()
+        assert "sgenlib.runall notebooks" in text and "01_data_prep" not in text and "*.ipynb" not in text, script
+
+
 # ---- 4. --only takes known stage names only -------------------------------------------------------
 @pytest.mark.parametrize("given, message", [
     ("99_nope", "--only: unknown stage '99_nope'; known: 01_data_prep 02_sgen"),

@@ -18,6 +18,7 @@ from .archs import forward_padded
 from .degrade import DegradeOptions, degrade_test_batch
 from .paper import SCALES, scale_name
 from .progress import progress as progress_of
+from .timing import sync
 
 
 class TestSet:
@@ -111,7 +112,6 @@ def time_inference(model: nn.Module, in_channels: int = 1, scale=(208, 176), bat
     amp = on_cuda if amp is None else amp
     min_seconds = (0.25 if on_cuda else 0.0) if min_seconds is None else min_seconds
     model.eval()
-    sync = (lambda: torch.cuda.synchronize(device)) if on_cuda else (lambda: None)
     fmt = torch.channels_last if on_cuda else torch.contiguous_format
     weights = [p for p in model.parameters() if p.dim() == 4]
     was_cl = bool(weights) and all(p.is_contiguous(memory_format=torch.channels_last) for p in weights)
@@ -120,13 +120,13 @@ def time_inference(model: nn.Module, in_channels: int = 1, scale=(208, 176), bat
     def run(fn, x, n):
         for _ in range(3):
             fn(x)
-        sync()
+        sync(device)
         calls, t = 0, time.perf_counter()
         while True:
             for _ in range(n):
                 fn(x)
             calls += n
-            sync()
+            sync(device)
             elapsed = time.perf_counter() - t
             if elapsed >= min_seconds:
                 return elapsed / calls

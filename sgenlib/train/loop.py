@@ -44,92 +44,6 @@ class _Window:
 class TrainLoop:
     """`run()`: train to cfg.steps in the run folder, resuming from its checkpoint."""
 
-    def _truncate_losses(self) -> None:
-        path = self.out_dir / "losses.csv"
-        if self.rank != 0:
-            return
-        if not path.is_file():
-            atomic_write(path, ",".join(LOSS_COLUMNS) + "\n")
-            return
-        with open(path, newline="") as f:
-            rows = [r for r in csv.reader(f)][1:]
-        keep = [r for r in rows if len(r) == len(LOSS_COLUMNS) and r[0].isdigit() and int(r[0]) <= self.step]
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(LOSS_COLUMNS)
-        w.writerows(keep)
-        atomic_write(path, buf.getvalue())
-
-    def _flush(self, pending: list, seconds_per_step: float) -> None:
-        """Bring the window's losses to the host (averaged over ranks: the global batch's losses),
-        stop on a non-finite one (every rank sees the same values, so all stop together), and
-        append them to losses.csv (rank 0)."""
-        if not pending:
-            return
-        values = torch.stack([p[2] for p in pending])
-        if self.world > 1:
-            dist.all_reduce(values)
-            values = values / self.world
-        values = values.cpu()
-        bad = ~torch.isfinite(values).all(dim=1)
-        if bad.any():
-            step = pending[int(bad.nonzero()[0])][0]
-            raise NonFiniteLossError(f"{self.cfg.model}: non-finite loss at step {step} "
-                                     f"(loss_g, content, adversarial, loss_d = {values[bad][0].tolist()}); "
-                                     f"{self._last_checkpoint()}")
-        self._check_weights(pending[-1][0])
-        if self.rank == 0:
-            path = self.out_dir / "losses.csv"
-            try:
-                with open(path, "a", newline="") as f:
-                    w = csv.writer(f)
-                    for (step, scale, _), v in zip(pending, values.tolist()):
-                        w.writerow([step, f"{scale[0]}x{scale[1]}", *(f"{x:.6g}" for x in v), f"{seconds_per_step:.4f}"])
-            except OSError as e:
-                if e.errno == errno.ENOSPC:
-                    raise DiskFullError(path) from e
-                raise
-        self.last_losses = values[-1].tolist()
-        pending.clear()
-
-    def _check_weights(self, step: int) -> None:
-        """Stop when a weight of G or D is NaN/inf (one device sync, at log points only), and at the
-        last step also when G's output on that step's batch is (finite but huge weights, e.g.
-        after an update with lr 1e30, make a dead generator that the losses, computed before the
-        update, do not show)."""
-        named = [(f"G.{n}", p) for n, p in self.G.named_parameters()]
-        if self.D is not None:
-            named += [(f"D.{n}", p) for n, p in self.D.named_parameters()]
-        finite = torch.stack([torch.isfinite(p).all() for _, p in named])
-        bad = None if bool(finite.all()) else named[int((~finite).nonzero()[0])][0]
-        what = f"non-finite weights ({bad} and maybe others)"
-        if bad is None and step == self.cfg.steps:
-            _, inp, _ = self.make_batch(step)
-            self.G.eval()
-            with torch.no_grad(), self._autocast():
-                ok = torch.isfinite(forward_padded(self.G, inp, self.size_multiple)).all().float()
-            self.G.train()
-            if self.world > 1:
-                dist.all_reduce(ok, op=dist.ReduceOp.MIN)
-            if not bool(ok):
-                big = max(float(p.detach().abs().max()) for _, p in named)
-                bad, what = "G output", f"a generator whose output is non-finite (largest weight {big:.3g})"
-        if bad is not None:
-            raise NonFiniteWeightsError(
-                f"{self.cfg.model}: {what} after step {step} (lr {self.cfg.lr}); the network is dead. Lower "
-                f"the learning rate; {self._last_checkpoint()}")
-
-    def _last_checkpoint(self) -> str:
-        """Where a rerun would resume from, for the errors that stop a run: a checkpoint file only
-        when one exists."""
-        if self.ckpt_path.is_file():
-            return f"last good checkpoint: {self.ckpt_path}"
-        return f"no checkpoint was written yet (a rerun starts from step 0 in {self.out_dir})"
-
-    def _barrier(self) -> None:
-        if self.world > 1:
-            dist.barrier()
-
     def run(self, stop_after: int | None = None) -> dict:
         """Train to cfg.steps, resuming from checkpoint.pt if present. `stop_after` ends the call
         after that many steps without a final checkpoint (how the tests interrupt a run).
@@ -161,8 +75,9 @@ class TrainLoop:
         if not int(ok):
             raise RuntimeError(f"rank 0 could not take the run folder {self.out_dir} (see its error)")
 
-
     def _train_loop(self, stop_after: int | None = None) -> dict:
+        """Resume from the checkpoint, then train to cfg.steps: the run's summary, or
+        {"interrupted_at": step} after `stop_after` steps of this call."""
         resumed = self.load_checkpoint()
         start = self.step
         self._truncate_losses()
@@ -255,3 +170,91 @@ class TrainLoop:
             summary["generator_sha256"] = file_sha256(self.out_dir / "generator.pt")
             atomic_write(self.out_dir / "train_summary.json", json.dumps(summary, indent=2))
         self._barrier()
+
+    # ---- log points: losses.csv, loss and weight checks --------------------------------------
+    def _truncate_losses(self) -> None:
+        """losses.csv as the resumed step left it: the header and the rows up to self.step (rank 0)."""
+        path = self.out_dir / "losses.csv"
+        if self.rank != 0:
+            return
+        if not path.is_file():
+            atomic_write(path, ",".join(LOSS_COLUMNS) + "\n")
+            return
+        with open(path, newline="") as f:
+            rows = [r for r in csv.reader(f)][1:]
+        keep = [r for r in rows if len(r) == len(LOSS_COLUMNS) and r[0].isdigit() and int(r[0]) <= self.step]
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(LOSS_COLUMNS)
+        w.writerows(keep)
+        atomic_write(path, buf.getvalue())
+
+    def _flush(self, pending: list, seconds_per_step: float) -> None:
+        """Bring the window's losses to the host (averaged over ranks: the global batch's losses),
+        stop on a non-finite one (every rank sees the same values, so all stop together), and
+        append them to losses.csv (rank 0)."""
+        if not pending:
+            return
+        values = torch.stack([p[2] for p in pending])
+        if self.world > 1:
+            dist.all_reduce(values)
+            values = values / self.world
+        values = values.cpu()
+        bad = ~torch.isfinite(values).all(dim=1)
+        if bad.any():
+            step = pending[int(bad.nonzero()[0])][0]
+            raise NonFiniteLossError(f"{self.cfg.model}: non-finite loss at step {step} "
+                                     f"(loss_g, content, adversarial, loss_d = {values[bad][0].tolist()}); "
+                                     f"{self._last_checkpoint()}")
+        self._check_weights(pending[-1][0])
+        if self.rank == 0:
+            path = self.out_dir / "losses.csv"
+            try:
+                with open(path, "a", newline="") as f:
+                    w = csv.writer(f)
+                    for (step, scale, _), v in zip(pending, values.tolist()):
+                        w.writerow([step, f"{scale[0]}x{scale[1]}", *(f"{x:.6g}" for x in v), f"{seconds_per_step:.4f}"])
+            except OSError as e:
+                if e.errno == errno.ENOSPC:
+                    raise DiskFullError(path) from e
+                raise
+        self.last_losses = values[-1].tolist()
+        pending.clear()
+
+    def _check_weights(self, step: int) -> None:
+        """Stop when a weight of G or D is NaN/inf (one device sync, at log points only), and at the
+        last step also when G's output on that step's batch is (finite but huge weights, e.g.
+        after an update with lr 1e30, make a dead generator that the losses, computed before the
+        update, do not show)."""
+        named = [(f"G.{n}", p) for n, p in self.G.named_parameters()]
+        if self.D is not None:
+            named += [(f"D.{n}", p) for n, p in self.D.named_parameters()]
+        finite = torch.stack([torch.isfinite(p).all() for _, p in named])
+        bad = None if bool(finite.all()) else named[int((~finite).nonzero()[0])][0]
+        what = f"non-finite weights ({bad} and maybe others)"
+        if bad is None and step == self.cfg.steps:
+            _, inp, _ = self.make_batch(step)
+            self.G.eval()
+            with torch.no_grad(), self._autocast():
+                ok = torch.isfinite(forward_padded(self.G, inp, self.size_multiple)).all().float()
+            self.G.train()
+            if self.world > 1:
+                dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+            if not bool(ok):
+                big = max(float(p.detach().abs().max()) for _, p in named)
+                bad, what = "G output", f"a generator whose output is non-finite (largest weight {big:.3g})"
+        if bad is not None:
+            raise NonFiniteWeightsError(
+                f"{self.cfg.model}: {what} after step {step} (lr {self.cfg.lr}); the network is dead. Lower "
+                f"the learning rate; {self._last_checkpoint()}")
+
+    def _last_checkpoint(self) -> str:
+        """Where a rerun would resume from, for the errors that stop a run: a checkpoint file only
+        when one exists."""
+        if self.ckpt_path.is_file():
+            return f"last good checkpoint: {self.ckpt_path}"
+        return f"no checkpoint was written yet (a rerun starts from step 0 in {self.out_dir})"
+
+    def _barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()

@@ -133,7 +133,6 @@ class Trainer(TrainLoop, TrainStep):
         d_settings = {**self.optim, "lr_by_module": None, "lr_mult": None}
         return opt_g, build_optimizer(self.D, d_settings, self.optim["d_weight_decay"], fused=self.fused_adam)
 
-
     def _warm_start(self) -> dict | None:
         """Load cfg.warm_start (a generator.pt of the spec's warm_start model) into G before step 0
         (a resumed run then overwrites G from its checkpoint); None when there is none."""
@@ -163,7 +162,6 @@ class Trainer(TrainLoop, TrainStep):
                 fn = fn.to(self.device)
             return fn, name
         return losses.mse, "mse"
-
 
     def _compile_probed(self, module: nn.Module, multiple: int):
         """torch.compile `module` (static shapes: one graph per scale, each compiled once and

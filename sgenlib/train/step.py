@@ -18,6 +18,8 @@ from .ddp import broadcast_from_rank0
 
 
 def step_seed(seed: int, step: int) -> int:
+    """The seed of step `step`'s draws (scale, images, noise): a hash of (seed, step), so a resumed
+    run draws what an uninterrupted one would."""
     return int.from_bytes(hashlib.sha256(f"train:{seed}:{step}".encode()).digest()[:8], "little") >> 1
 
 

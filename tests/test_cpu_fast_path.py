@@ -43,7 +43,7 @@ def test_precision_label_says_which_unit():
 def test_trainer_records_the_precision_in_force(tmp_path, tiny_images, monkeypatch):
     for unit in ("AVX512-BF16", None):
         monkeypatch.setattr(speed, "cpu_bf16_unit", lambda cpuinfo=None, u=unit: u)
-        monkeypatch.setattr("sgenlib.train.cpu_bf16_unit", lambda cpuinfo=None, u=unit: u)
+        monkeypatch.setattr("sgenlib.train.trainer.cpu_bf16_unit", lambda cpuinfo=None, u=unit: u)
         t = Trainer(TrainConfig(model="SRCNN", steps=1, batch_size=2, width=0.25), tiny_images,
                     tmp_path / str(unit), device="cpu", progress=False)
         info = t.speed_info()

@@ -4,7 +4,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from sgenlib import data
 from sgenlib.degrade import (DegradeOptions, degrade_batch, degrade_test_batch, rgb_to_gray,

@@ -11,7 +11,6 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -22,6 +21,7 @@ from ..archs import forward_padded
 from ..fileio import DiskFullError, atomic_write, file_sha256
 from ..locks import folder_lock
 from ..speed import cudnn_benchmark
+from ..timing import sync
 from .checkpoints import atomic_torch_save
 from .config import LOSS_COLUMNS, PROGRESS_LINE_S, NonFiniteLossError, NonFiniteWeightsError
 from .ddp import device_name
@@ -33,7 +33,6 @@ class _Window:
     """The loop's logging state: the steps since the last log point (their losses still on the
     device, in `pending`), when that window began, each window's images/s, the progress bar."""
     bar: tqdm
-    sync: Callable[[], None]                # waits for the device (CUDA), else does nothing
     start: float
     pending: list = field(default_factory=list)
     steps: int = 0
@@ -110,20 +109,19 @@ class TrainLoop:
         """The progress bar and first stderr line, G and D in training mode, the first window."""
         bar = tqdm(total=self.cfg.steps, initial=self.step, desc=self.cfg.model, leave=False,
                    disable=not self.progress or self.rank != 0)
-        sync = (lambda: torch.cuda.synchronize(self.device)) if self.device.type == "cuda" else (lambda: None)
         if self.progress and self.rank == 0 and self.step < self.cfg.steps:
             print(f"[train {self.cfg.model}] step {self.step}/{self.cfg.steps}: training at batch "
                   f"{self.cfg.batch_size} on {self.device}", file=sys.stderr, flush=True)
         self.G.train()
         if self.D is not None:
             self.D.train()
-        sync()
-        return _Window(bar, sync, time.perf_counter())
+        sync(self.device)
+        return _Window(bar, time.perf_counter())
 
     def _log_point(self, window: _Window) -> None:
         """End a logging window: its wall time, its losses flushed (_flush), the progress bar and,
         at most every PROGRESS_LINE_S seconds (and at the last step), a progress line."""
-        window.sync()                                        # the only host-device sync of the loop
+        sync(self.device)                                    # the only host-device sync of the loop
         dt = time.perf_counter() - window.start
         self.elapsed += dt
         window.throughput.append(window.steps * self.cfg.batch_size / dt)

@@ -8,6 +8,7 @@ of scripts/device/ are checked one by one in tests/test_device_scripts.py.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -73,6 +74,19 @@ def test_steps_fill_the_study_budget_without_a_forced_minimum():
     assert choose(100, 150, 0.1, 10, 20_000) == (10, True)
     assert choose(100, 150, 0.1, 10, 4) == (4, True)                  # never above the profile's own steps
     assert choose(151, 150, 0.1, 10, 20_000) == (10, False)
+
+
+def test_sizing_status_line_says_what_the_steps_came_from(tmp_path):
+    record = {"steps": 120, "max_steps": 20_000, "seconds_per_step_all_models": 1.25,
+              "ms_per_step": {f"m{i}": 1.0 for i in range(12)}, "fixed_total_s": 210.0, "safety": 1.5,
+              "estimated_study_s": 382.5, "budget_s": 390.0, "over_budget": False}
+    line = _device_module("size_plan").summary(record)
+    assert line == ("steps=120 (of at most 20000; 1.25 s per step of all 12 models, fixed costs 210.0 s "
+                    "with x1.5; estimated study 382.5 s of 390.0 s)")
+    (tmp_path / "sizing.json").write_text(json.dumps({**record, "over_budget": True}))
+    p = _run([sys.executable, str(REPO / "scripts" / "device" / "size_plan.py"), "summary",
+              str(tmp_path / "sizing.json")])
+    assert p.returncode == 0 and p.stdout.strip().endswith("of 390.0 s; over budget even at the floor)")
 
 
 def test_sizing_uses_the_profile_actually_run():

@@ -86,7 +86,7 @@ sizing() {   # sets steps: the sized count, else the fallback
       --until $(( deadline - reserve )) ${SIZE_ARGS:-} --out "$res/sizing.json" > "$logs/sizing.log" 2>&1
   rc=$?
   if (( rc == 0 )) && s=$("$PYTHON" -c "import json; print(int(json.load(open('$res/sizing.json'))['steps']))"); then
-    steps="$s"; stage sizing ok "steps=$steps ($(tail -c 300 "$res/sizing.json" | tr -d '\n '))"
+    steps="$s"; stage sizing ok "$("$PYTHON" scripts/device/size_plan.py summary "$res/sizing.json")"
   elif (( rc == 124 || rc == 137 )); then
     stage sizing cut "over ${size_limit} s; fallback steps=$steps"
   else

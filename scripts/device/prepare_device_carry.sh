@@ -3,8 +3,9 @@
 # scripts/setup.sh first (or give PYTHON=/path/to/a/python that imports sgenlib).
 #   .celeba_carry/  (scripts/device/carry.py) a seeded sample of the official split (default 3,800 train / 200 val / 600 test
 #                   faces, ~39 MB) in CelebA's layout, with the partition and identity files for them;
-#   .whl/           papermill, ipykernel, ipywidgets and their dependencies as CPython 3.12 manylinux
-#                   wheels (~17 MB), less what the device image already has;
+#   .whl/           papermill, ipykernel, ipywidgets, jupytext and their dependencies, pypiqe and
+#                   krippendorff, as CPython 3.12 manylinux wheels (~17 MB), less what the device
+#                   image already has (/work/.library/device/KINDS.md lists it);
 #   .device_commit  this checkout's commit ("commit <sha>", "dirty <true|false>"): the device copy
 #                   has no .git, and sgenlib.provenance and gpu_run.sh read the commit from here.
 #   scripts/prepare_device_carry.sh [CELEBA_ROOT] [TRAIN VAL TEST]      (runs this file)
@@ -41,8 +42,9 @@ rm -rf .whl && mkdir .whl
 plat=(--platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64
       --platform manylinux2014_x86_64 --platform manylinux1_x86_64)
 "$PY" -m pip download -q --only-binary=:all: --python-version 3.12 --implementation cp "${plat[@]}" -d .whl \
-  papermill ipykernel ipywidgets nbclient nbformat
-"$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -d .whl pypiqe==1.2
+  papermill ipykernel ipywidgets nbclient nbformat jupytext
+# pure-Python, and their only dependency (numpy) is the device's own: without it, so it stays the device's
+"$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -d .whl pypiqe==1.2 krippendorff
 # already on the device image (KINDS.md): keep one version of each
 (cd .whl && rm -f pygments-* pyyaml-* packaging-* urllib3-* certifi-* click-* python_dateutil-* requests-* \
   idna-* attrs-* typing_extensions-* tqdm-* psutil-* charset_normalizer-* tzdata-* six-*)

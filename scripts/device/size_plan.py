@@ -7,11 +7,18 @@ A measurement `m` (size_measure.measure) holds, in seconds: per model (dicts by 
 and once: metric_batch (torch PSNR/SSIM of an eval batch), skimage_8 (scikit-image on 8 faces),
 png (one 208x176 PNG save), figure (one 4x6-panel figure), kernel (a fresh notebook interpreter),
 decode_rate (faces/s); and the counts eval_batch, test_faces, decoded_faces.
+
+    python scripts/device/size_plan.py summary SIZING.json    # gpu_run.sh's status line for it
 """
 from __future__ import annotations
 
-from sgenlib.paper import SCALES
-from sgenlib.runall import NOTEBOOKS
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))     # sgenlib from this checkout
+from sgenlib.paper import SCALES  # noqa: E402
+from sgenlib.runall import NOTEBOOKS  # noqa: E402
 
 FIGURES_BOUND = 16          # figures the seven notebooks draw (about 10 today), bounded
 GALLERY_WRITES = 2          # update_gallery is called by more than one notebook
@@ -69,3 +76,18 @@ def plan(m: dict, prof: dict, on_cuda: bool, budget_s: float, safety: float, tra
     steps, over = choose_steps(budget_s, fixed_total, train_safety * step_all, min_steps, max_steps)
     return {"fixed_costs_s": fixed, "fixed_total_s": fixed_total, "seconds_per_step_all_models": step_all,
             "steps": steps, "over_budget": over, "estimated_study_s": fixed_total + train_safety * steps * step_all}
+
+
+def summary(record: dict) -> str:
+    """One line for gpu_run.sh's status: the steps and what they were sized from."""
+    over = "; over budget even at the floor" if record["over_budget"] else ""
+    return (f"steps={record['steps']} (of at most {record['max_steps']}; "
+            f"{record['seconds_per_step_all_models']} s per step of all {len(record['ms_per_step'])} models, "
+            f"fixed costs {record['fixed_total_s']} s with x{record['safety']}; "
+            f"estimated study {record['estimated_study_s']} s of {record['budget_s']} s{over})")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "summary":
+        sys.exit("usage: python scripts/device/size_plan.py summary SIZING.json")
+    print(summary(json.loads(Path(sys.argv[2]).read_text())))

@@ -9,7 +9,7 @@
 #      wheel path), then checks (scripts/device/rehearse_check.py): exit 0, every stage and notebook
 #      in status.txt, the packed results and MOS set, figures inline in the executed notebooks, the
 #      commit in provenance.
-#   scripts/rehearse_device.sh                 # builds what is missing, then runs (~10-15 min on 2 cores)
+#   scripts/rehearse_device.sh                 # builds what is missing, then runs (about 3 min on 2 cores once built)
 # Settings (environment): PYTHON (default python3.12; python3.11 with a warning when 3.12 is
 # missing), REHEARSAL_VENV (default /tmp/sgen_rehearsal_py312), REHEARSAL_DIR (default
 # /tmp/sgen_rehearsal), DEADLINE_S (default 900 here: 2 CPU cores are slower than the device).

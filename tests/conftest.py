@@ -1,7 +1,9 @@
 """Shared fixtures. CelebA comes from $CELEBA_ROOT (CI: ../shared/celeba); caches go to tmp folders."""
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -19,6 +21,17 @@ os.environ["SGEN_SETTINGS"] = str(SETTINGS_DIR / "settings.json")
 @pytest.fixture(autouse=True)
 def own_settings_file(request, monkeypatch):
     monkeypatch.setenv("SGEN_SETTINGS", str(SETTINGS_DIR / f"{abs(hash(request.node.nodeid))}.json"))
+
+
+def load_script(relative: str, name: str | None = None):
+    """The Python file REPO/`relative` (a script, not a package module) as a module, registered in
+    sys.modules under `name` (default: its stem), as `python <file>` would run it but without __main__."""
+    path = REPO / relative
+    spec = importlib.util.spec_from_file_location(name or path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def celeba_root() -> Path:

@@ -13,10 +13,7 @@
 from __future__ import annotations
 
 import collections
-import importlib.util
 import json
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -28,17 +25,13 @@ from sgenlib.degrade import DegradeOptions
 from sgenlib.paper import SCALES
 from sgenlib.timing import Clock
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import load_script
 
 
 def _load_bench():
     """benchmarks/bench.py as `python benchmarks/bench.py` runs it (it puts the checkout on
     sys.path, so its parts import as benchmarks.naive, benchmarks.pipelines, ...)."""
-    spec = importlib.util.spec_from_file_location("bench", REPO / "benchmarks" / "bench.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["bench"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/bench.py")
 
 
 bench = _load_bench()

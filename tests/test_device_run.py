@@ -7,7 +7,6 @@ of scripts/device/ are checked one by one in tests/test_device_scripts.py.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -21,6 +20,8 @@ import torch
 
 from sgenlib import provenance
 from sgenlib.runall import NOTEBOOKS
+
+from conftest import load_script
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -59,10 +60,7 @@ def test_gpu_run_keeps_the_notebooks_inline_backend():
 
 
 def _device_module(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / "device" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(f"scripts/device/{name}.py")
 
 
 def test_steps_fill_the_study_budget_without_a_forced_minimum():

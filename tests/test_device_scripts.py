@@ -3,7 +3,6 @@ step plan from made-up measurements, the preflight's verdict, the carried sample
 rehearsal's checks on a made-up device call's output."""
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import sys
@@ -16,15 +15,11 @@ import torch
 from sgenlib.paper import SCALES
 from sgenlib.runall import NOTEBOOKS
 
-REPO = Path(__file__).resolve().parent.parent
-DEVICE = REPO / "scripts" / "device"
+from conftest import load_script
 
 
 def _module(name):
-    spec = importlib.util.spec_from_file_location(name, DEVICE / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(f"scripts/device/{name}.py")
 
 
 size_plan = _module("size_plan")

@@ -1,17 +1,11 @@
 """scripts/layout.py: the layout table a maintainer reads (file, lines, job)."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import load_script
 
 
 def _layout():
-    spec = importlib.util.spec_from_file_location("layout", ROOT / "scripts" / "layout.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("scripts/layout.py")
 
 
 def test_rows_give_lines_and_the_first_sentence(tmp_path):

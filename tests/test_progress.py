@@ -111,11 +111,8 @@ def test_progress_bars_show_on_a_terminal_that_reports_no_width(tmp_path):
 
 def test_terminal_silence_reads_a_script_recording(tmp_path):
     """scripts/terminal_silence.py: the longest gaps of a `script --log-timing` recording, either format."""
-    import importlib.util
-    from conftest import REPO
-    spec = importlib.util.spec_from_file_location("terminal_silence", REPO / "scripts" / "terminal_silence.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    from conftest import load_script
+    mod = load_script("scripts/terminal_silence.py")
     (tmp_path / "run.log").write_bytes(b"Script started on x\n== 02_sgen\n[train] step 1\r\n   done\n")
     (tmp_path / "classic.tm").write_text("0.5 11\n12.0 16\n2.0 8\n")
     (tmp_path / "advanced.tm").write_text("H 0.0 TERM xterm\nO 0.5 11\nI 3.0 1\nO 9.0 16\nO 2.0 8\n")

@@ -4,23 +4,18 @@ JupyterLab (tests/test_run_all_smoke.py takes the screenshots end to end)."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
-from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.sign import NotebookNotary
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import load_script
 
 
 def _module(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(f"scripts/{name}.py")
 
 
 def test_mos_notebook_starts_the_rating_app_on_the_screen_asked_for():
